@@ -1,0 +1,181 @@
+"""``Archive``: the one entry point every interface (CLI, HTTP, notebook) uses.
+
+It owns the catalogue engine and the blob store, built once from a
+:class:`~ria.settings.Settings`, and hands out the services.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import func, select
+
+from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
+from ria.catalog.schema import instance, series
+from ria.ingest import IngestReport, Ingestor
+from ria.ingest.pipeline import ProgressCallback
+from ria.settings import Settings
+from ria.storage import BlobStore, LocalBlobStore
+
+__all__ = ["Archive", "ConsistencyReport", "open_archive"]
+
+_ROW_PAGE = 5000
+
+
+@dataclass
+class ConsistencyReport:
+    """Where the catalogue and the blob store disagree (empty lists mean they agree)."""
+
+    instances: int = 0
+    missing_blobs: list[str] = field(default_factory=list)
+    size_mismatches: list[str] = field(default_factory=list)
+    series_count_mismatches: list[str] = field(default_factory=list)
+    orphan_blobs: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.missing_blobs or self.size_mismatches or self.series_count_mismatches)
+
+
+class Archive:
+    """A Ria archive: catalogue + blob store.
+
+    Example::
+
+        from ria import Archive, Settings
+        with Archive(Settings(data_dir="ria-data")) as archive:
+            report = archive.ingest(["scans/"], collection="TCGA-LUAD")
+            print(archive.catalog.collection_names())
+    """
+
+    def __init__(self, settings: Settings, *, store: BlobStore | None = None, migrate: bool = True) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = create_catalog_engine(settings.catalog_url)
+        if migrate:
+            upgrade_schema(self.engine)
+        self.store: BlobStore = store if store is not None else LocalBlobStore(settings.blob_dir)
+        self.catalog = Catalog(self.engine)
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def writer(self) -> CatalogWriter:
+        """A catalogue writer that makes blobs durable before each commit (per settings)."""
+        return CatalogWriter(self.engine, before_commit=self.store.sync if self.settings.fsync else None)
+
+    def ingest(
+        self,
+        paths: Iterable[str | PathLike[str]],
+        collection: str,
+        *,
+        workers: int | None = None,
+        progress: ProgressCallback | None = None,
+        write_report: bool = True,
+    ) -> IngestReport:
+        """Ingest files, folders and zip archives into ``collection``; see :class:`IngestReport`."""
+        ingestor = Ingestor(
+            self.store,
+            self.writer(),
+            workers=workers or self.settings.workers,
+            batch_size=self.settings.batch_size,
+            report_dir=self.settings.report_dir if write_report else None,
+        )
+        return ingestor.run(paths, collection, progress=progress)
+
+    def check(self, *, verify_hashes: bool = False) -> ConsistencyReport:
+        """Compare every instance row with its blob, and series counters with their rows.
+
+        With ``verify_hashes`` each blob is re-read and its SHA-256 compared too.
+        """
+        import hashlib
+
+        report = ConsistencyReport()
+        referenced: set[str] = set()
+        with self.engine.connect() as conn:
+            last = 0
+            while True:
+                rows = conn.execute(
+                    select(instance.c.id, instance.c.sop_instance_uid, instance.c.blob_key, instance.c.size)
+                    .where(instance.c.id > last)
+                    .order_by(instance.c.id)
+                    .limit(_ROW_PAGE)
+                ).all()
+                if not rows:
+                    break
+                for pk, sop, key, size in rows:
+                    last = pk
+                    report.instances += 1
+                    referenced.add(key)
+                    if not self.store.exists(key):
+                        report.missing_blobs.append(sop)
+                    elif self.store.size(key) != size:
+                        report.size_mismatches.append(sop)
+                    elif verify_hashes:
+                        digest = hashlib.sha256()
+                        for chunk in self.store.open_range(key):
+                            digest.update(chunk)
+                        if digest.hexdigest() != key:
+                            report.size_mismatches.append(sop)
+            totals = (
+                select(
+                    series.c.series_instance_uid,
+                    series.c.image_count,
+                    series.c.file_size,
+                    func.count(instance.c.id),
+                    func.coalesce(func.sum(instance.c.size), 0),
+                )
+                .outerjoin(instance, instance.c.series_pk == series.c.id)
+                .where(series.c.is_remote.is_(False))
+                .group_by(series.c.id, series.c.series_instance_uid, series.c.image_count, series.c.file_size)
+            )
+            for uid, count, size, real_count, real_size in conn.execute(totals):
+                if count != real_count or size != real_size:
+                    report.series_count_mismatches.append(uid)
+        report.orphan_blobs = sum(1 for key in self.store.iter_keys() if key not in referenced)
+        return report
+
+    def collect_garbage(self, *, grace_seconds: float = 3600.0) -> int:
+        """Delete blobs no row references (older than ``grace_seconds``) and stale staging files.
+
+        The grace period protects blobs that a running ingest has committed but
+        whose rows are not committed yet.
+        """
+        removed = self.store.clear_staging(grace_seconds)
+        with self.engine.connect() as conn:
+            referenced = set(conn.execute(select(instance.c.blob_key).distinct()).scalars())
+        cutoff = time.time() - grace_seconds
+        for key in list(self.store.iter_keys()):
+            if key in referenced:
+                continue
+            if isinstance(self.store, LocalBlobStore) and _mtime(self.store, key) > cutoff:
+                continue
+            self.store.delete(key)
+            removed += 1
+        return removed
+
+
+def _mtime(store: LocalBlobStore, key: str) -> float:
+    path: Path = store.root / "objects" / key[:2] / key[2:4] / key
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def open_archive(data_dir: str | PathLike[str] | None = None, **settings: object) -> Archive:
+    """Open (creating if needed) the archive in ``data_dir``; other settings from ``RIA_*``."""
+    return Archive(Settings.from_env(data_dir=Path(data_dir) if data_dir is not None else None, **settings))

@@ -1,0 +1,98 @@
+"""Read-side queries over the catalogue: what the API and CLI show.
+
+Plain functions over a connection-providing engine, returning typed rows, so
+a notebook, a route and a CLI command ask the same question the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, distinct, func, select
+
+from ria.catalog.schema import collection, instance, patient, series, study
+
+__all__ = ["CollectionStats", "Catalog"]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionStats:
+    """Counts for one collection."""
+
+    name: str
+    patients: int
+    studies: int
+    series: int
+    instances: int
+    bytes: int
+    modalities: tuple[str, ...]
+    created_at: dt.datetime
+
+
+class Catalog:
+    """Read access to the catalogue."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collection_names(self) -> list[str]:
+        """Collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
+        query = (
+            select(distinct(collection.c.name))
+            .join(patient, patient.c.collection_id == collection.c.id)
+            .join(study, study.c.patient_pk == patient.c.id)
+            .join(series, series.c.study_pk == study.c.id)
+            .order_by(collection.c.name)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def collection_stats(self) -> list[CollectionStats]:
+        """Patients, studies, series, instances, bytes and modalities per collection."""
+        counts = (
+            select(
+                collection.c.name,
+                collection.c.created_at,
+                func.count(distinct(patient.c.id)),
+                func.count(distinct(study.c.id)),
+                func.count(distinct(series.c.id)),
+                func.coalesce(func.sum(series.c.image_count), 0),
+                func.coalesce(func.sum(series.c.file_size), 0),
+            )
+            .select_from(collection)
+            .outerjoin(patient, patient.c.collection_id == collection.c.id)
+            .outerjoin(study, study.c.patient_pk == patient.c.id)
+            .outerjoin(series, series.c.study_pk == study.c.id)
+            .group_by(collection.c.id, collection.c.name, collection.c.created_at)
+            .order_by(collection.c.name)
+        )
+        modalities = (
+            select(collection.c.name, series.c.modality)
+            .join(patient, patient.c.collection_id == collection.c.id)
+            .join(study, study.c.patient_pk == patient.c.id)
+            .join(series, series.c.study_pk == study.c.id)
+            .where(series.c.modality.is_not(None))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            by_collection: dict[str, set[str]] = {}
+            for name, modality in conn.execute(modalities):
+                by_collection.setdefault(name, set()).add(modality)
+            return [
+                CollectionStats(
+                    name=name,
+                    patients=int(n_patients),
+                    studies=int(n_studies),
+                    series=int(n_series),
+                    instances=int(n_instances),
+                    bytes=int(n_bytes),
+                    modalities=tuple(sorted(by_collection.get(name, ()))),
+                    created_at=created,
+                )
+                for name, created, n_patients, n_studies, n_series, n_instances, n_bytes in conn.execute(counts)
+            ]
+
+    def instance_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(instance)).scalar_one())

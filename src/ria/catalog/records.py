@@ -1,0 +1,41 @@
+"""Plain data passed between ingest and the catalogue writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ria.dicom.header import InstanceHeader
+from ria.storage.base import BlobInfo
+
+__all__ = ["InstanceRecord", "Outcome", "WriteResult"]
+
+
+class Outcome(StrEnum):
+    """What happened to one file offered to the archive."""
+
+    INGESTED = "ingested"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """A parsed instance whose bytes are already committed to the blob store."""
+
+    source: str
+    header: InstanceHeader
+    blob: BlobInfo
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome for one offered file, with a reason for anything but ``ingested``."""
+
+    source: str
+    outcome: Outcome
+    reason: str | None = None
+    sop_instance_uid: str | None = None
+    series_instance_uid: str | None = None
+    blob_key: str | None = None

@@ -1,0 +1,121 @@
+"""The catalogue schema (SQLAlchemy 2 Core): collection > patient > study > series > instance.
+
+Column names are snake_case versions of the DICOM/TCIA attribute names they
+hold, so the mapping to TCIA's JSON keys is mechanical. Series keep their
+``image_count`` and ``file_size`` in the same transaction that adds their
+instances, so counts can never disagree with the rows (and remote series,
+which have no instance rows, can still carry counts).
+
+Changing anything here needs a new Alembic revision under ``migrations/``;
+a test compares the migrated database with this metadata.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    false,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["collection", "instance", "metadata", "patient", "series", "study"]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+UID = String(64)
+
+collection = Table(
+    "collection",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+patient = Table(
+    "patient",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", Integer, ForeignKey("collection.id"), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("patient_name", String(324)),
+    Column("patient_sex", String(16)),
+    Column("patient_birth_date", Date),
+    Column("ethnic_group", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("collection_id", "patient_id"),
+)
+
+study = Table(
+    "study",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_pk", Integer, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("study_instance_uid", UID, nullable=False, unique=True),
+    Column("study_date", Date),
+    Column("study_description", String(1024)),
+    Column("study_id", String(64)),
+    Column("accession_number", String(64)),
+    Column("admitting_diagnoses_description", String(1024)),
+    Column("patient_age", String(16)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_pk", Integer, ForeignKey("study.id"), nullable=False, index=True),
+    Column("series_instance_uid", UID, nullable=False, unique=True),
+    Column("modality", String(16), index=True),
+    Column("protocol_name", String(1024)),
+    Column("series_date", Date),
+    Column("series_description", String(1024)),
+    Column("body_part_examined", String(64), index=True),
+    Column("series_number", Integer),
+    Column("manufacturer", String(256)),
+    Column("manufacturer_model_name", String(256)),
+    Column("software_versions", String(256)),
+    Column("image_count", Integer, nullable=False, server_default="0"),
+    Column("file_size", BigInteger, nullable=False, server_default="0"),
+    Column("is_remote", Boolean, nullable=False, server_default=false()),
+    Column("source_url", Text),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+
+instance = Table(
+    "instance",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_pk", Integer, ForeignKey("series.id"), nullable=False),
+    Column("sop_instance_uid", UID, nullable=False, unique=True),
+    Column("sop_class_uid", UID, nullable=False),
+    Column("transfer_syntax_uid", UID),
+    Column("instance_number", Integer),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("blob_key", String(64), nullable=False, index=True),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Index("ix_instance_series_pk_instance_number", "series_pk", "instance_number"),
+)

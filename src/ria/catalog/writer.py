@@ -1,0 +1,354 @@
+"""Batched, idempotent catalogue writes.
+
+One call to :meth:`CatalogWriter.write_batch` is one transaction: either every
+accepted instance of the batch, its new patients/studies/series and the
+series' counters are committed together, or nothing is. Blobs are committed
+by the caller *before* this runs, so a row can never point at a missing file.
+
+Decisions, per instance, in this order:
+
+* SOPInstanceUID already catalogued with the same SHA-256 in the same
+  collection → ``duplicate`` (nothing changes);
+* SOPInstanceUID catalogued with other bytes, or in another collection →
+  ``conflict`` (the catalogued object is kept, never overwritten);
+* study or series UID already filed under a different patient or study →
+  ``conflict`` (the hierarchy stays a tree);
+* otherwise → ``ingested``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ria.catalog.records import InstanceRecord, Outcome, WriteResult
+from ria.catalog.schema import collection, instance, patient, series, study
+from ria.dicom.header import InstanceHeader
+from ria.errors import ConflictError
+
+__all__ = ["CatalogWriter"]
+
+log = logging.getLogger(__name__)
+_CHUNK = 400
+_RETRIES = 5
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class CatalogWriter:
+    """Writes batches of :class:`InstanceRecord` into the catalogue.
+
+    ``before_commit`` runs inside the transaction just before it commits; ingest
+    uses it to make the batch's blobs durable first.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        before_commit: Callable[[], None] | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self._engine = engine
+        self._before_commit = before_commit
+        self._clock = clock
+
+    def write_batch(self, collection_name: str, records: Sequence[InstanceRecord]) -> list[WriteResult]:
+        """Catalogue ``records`` into ``collection_name`` in one transaction; one result per record."""
+        if not records:
+            return []
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                with self._engine.begin() as conn:
+                    results = self._write(conn, collection_name, records)
+                    if self._before_commit is not None:
+                        self._before_commit()
+                return results
+            except (IntegrityError, OperationalError) as exc:
+                # Another writer inserted the same patient/study/series (or held
+                # the lock) between our read and our insert: re-read and retry.
+                if attempt == _RETRIES:
+                    raise ConflictError(f"catalogue write kept colliding with another writer: {exc}") from exc
+                log.debug("batch write collided (attempt %d): %s", attempt, exc)
+        raise AssertionError("unreachable")
+
+    def unreferenced_blobs(self, keys: set[str]) -> set[str]:
+        """The subset of ``keys`` that no instance row references."""
+        if not keys:
+            return set()
+        referenced: set[str] = set()
+        with self._engine.connect() as conn:
+            for chunk in _chunks(sorted(keys)):
+                query = select(instance.c.blob_key).where(instance.c.blob_key.in_(chunk)).distinct()
+                referenced.update(conn.execute(query).scalars())
+        return keys - referenced
+
+    def _write(
+        self, conn: Connection, collection_name: str, records: Sequence[InstanceRecord]
+    ) -> list[WriteResult]:
+        now = self._clock()
+        collection_pk = self._ensure_collection(conn, collection_name, now)
+        headers = [r.header for r in records]
+        existing = self._existing_instances(conn, [h.sop_instance_uid for h in headers])
+        patients = self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
+        studies = self._owners(
+            study,
+            study.c.study_instance_uid,
+            study.c.patient_pk,
+            conn,
+            {h.study_instance_uid for h in headers},
+        )
+        series_known = self._owners(
+            series,
+            series.c.series_instance_uid,
+            series.c.study_pk,
+            conn,
+            {h.series_instance_uid for h in headers},
+        )
+        # Who owns each study / series, expressed in batch terms (patient ID, study UID);
+        # ``None`` is an owner outside this batch's patients, i.e. always a conflict.
+        patient_by_pk = {pk: pid for pid, pk in patients.items()}
+        study_uid_by_pk = {pk: uid for uid, (pk, _) in studies.items()}
+        study_owner: dict[str, str | None] = {
+            uid: patient_by_pk.get(owner) for uid, (_, owner) in studies.items()
+        }
+        series_owner: dict[str, str | None] = {
+            uid: study_uid_by_pk.get(owner) for uid, (_, owner) in series_known.items()
+        }
+
+        results: list[WriteResult] = []
+        accepted: list[InstanceRecord] = []
+        seen: dict[str, str] = {}
+        for record in records:
+            header = record.header
+            problem = self._classify(record, existing.get(header.sop_instance_uid), seen, collection_pk)
+            if problem is None:
+                if study_owner.setdefault(header.study_instance_uid, header.patient_id) != header.patient_id:
+                    problem = (
+                        Outcome.CONFLICT,
+                        "StudyInstanceUID is already filed under a different patient",
+                    )
+                elif series_owner.setdefault(header.series_instance_uid, header.study_instance_uid) != (
+                    header.study_instance_uid
+                ):
+                    problem = (Outcome.CONFLICT, "SeriesInstanceUID is already filed under a different study")
+            if problem is None:
+                seen[header.sop_instance_uid] = record.blob.sha256
+                accepted.append(record)
+                results.append(self._result(record, Outcome.INGESTED))
+            else:
+                results.append(self._result(record, *problem))
+        if accepted:
+            self._insert(conn, collection_pk, accepted, patients, studies, series_known, now)
+        return results
+
+    @staticmethod
+    def _classify(
+        record: InstanceRecord, known: tuple[str, int] | None, seen: dict[str, str], collection_pk: int
+    ) -> tuple[Outcome, str] | None:
+        """Duplicate/conflict on the SOPInstanceUID alone; ``None`` if it is new."""
+        sha = record.blob.sha256
+        if known is not None:
+            known_sha, known_collection = known
+            if known_collection != collection_pk:
+                return Outcome.CONFLICT, "SOPInstanceUID is already filed in another collection"
+            if known_sha == sha:
+                return Outcome.DUPLICATE, "already in the archive"
+            return Outcome.CONFLICT, "SOPInstanceUID is already catalogued with different content"
+        if record.header.sop_instance_uid in seen:
+            if seen[record.header.sop_instance_uid] == sha:
+                return Outcome.DUPLICATE, "same instance earlier in this batch"
+            return Outcome.CONFLICT, "SOPInstanceUID repeated in this batch with different content"
+        return None
+
+    def _insert(
+        self,
+        conn: Connection,
+        collection_pk: int,
+        accepted: Sequence[InstanceRecord],
+        patients: dict[str, int],
+        studies: dict[str, tuple[int, int]],
+        series_known: dict[str, tuple[int, int]],
+        now: dt.datetime,
+    ) -> None:
+        new_patients: dict[str, InstanceHeader] = {}
+        new_studies: dict[str, InstanceHeader] = {}
+        new_series: dict[str, InstanceHeader] = {}
+        for record in accepted:
+            h = record.header
+            if h.patient_id not in patients:
+                new_patients.setdefault(h.patient_id, h)
+            if h.study_instance_uid not in studies:
+                new_studies.setdefault(h.study_instance_uid, h)
+            if h.series_instance_uid not in series_known:
+                new_series.setdefault(h.series_instance_uid, h)
+        if new_patients:
+            conn.execute(
+                insert(patient), [_patient_row(collection_pk, h, now) for h in new_patients.values()]
+            )
+            patients.update(self._patient_pks(conn, collection_pk, list(new_patients)))
+        if new_studies:
+            conn.execute(
+                insert(study), [_study_row(patients[h.patient_id], h, now) for h in new_studies.values()]
+            )
+            studies.update(
+                self._owners(study, study.c.study_instance_uid, study.c.patient_pk, conn, set(new_studies))
+            )
+        if new_series:
+            rows = [_series_row(studies[h.study_instance_uid][0], h, now) for h in new_series.values()]
+            conn.execute(insert(series), rows)
+            series_known.update(
+                self._owners(series, series.c.series_instance_uid, series.c.study_pk, conn, set(new_series))
+            )
+
+        totals: dict[int, list[int]] = {}
+        rows = []
+        for record in accepted:
+            series_pk = series_known[record.header.series_instance_uid][0]
+            rows.append(_instance_row(series_pk, record, now))
+            total = totals.setdefault(series_pk, [0, 0])
+            total[0] += 1
+            total[1] += record.blob.size
+        conn.execute(insert(instance), rows)
+        conn.execute(
+            update(series)
+            .where(series.c.id == bindparam("pk"))
+            .values(
+                image_count=series.c.image_count + bindparam("n"),
+                file_size=series.c.file_size + bindparam("bytes"),
+                updated_at=now,
+            ),
+            [{"pk": pk, "n": n, "bytes": size} for pk, (n, size) in totals.items()],
+        )
+
+    @staticmethod
+    def _result(record: InstanceRecord, outcome: Outcome, reason: str | None = None) -> WriteResult:
+        return WriteResult(
+            source=record.source,
+            outcome=outcome,
+            reason=reason,
+            sop_instance_uid=record.header.sop_instance_uid,
+            series_instance_uid=record.header.series_instance_uid,
+            blob_key=record.blob.key,
+        )
+
+    @staticmethod
+    def _ensure_collection(conn: Connection, name: str, now: dt.datetime) -> int:
+        pk = conn.execute(select(collection.c.id).where(collection.c.name == name)).scalar()
+        if pk is None:
+            pk = conn.execute(
+                insert(collection).values(name=name, created_at=now).returning(collection.c.id)
+            ).scalar_one()
+        return int(pk)
+
+    @staticmethod
+    def _existing_instances(conn: Connection, sops: Sequence[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(sorted(set(sops))):
+            query = (
+                select(instance.c.sop_instance_uid, instance.c.sha256, patient.c.collection_id)
+                .join(series, series.c.id == instance.c.series_pk)
+                .join(study, study.c.id == series.c.study_pk)
+                .join(patient, patient.c.id == study.c.patient_pk)
+                .where(instance.c.sop_instance_uid.in_(chunk))
+            )
+            for sop, sha, collection_pk in conn.execute(query):
+                found[sop] = (sha, collection_pk)
+        return found
+
+    @staticmethod
+    def _patient_pks(conn: Connection, collection_pk: int, patient_ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(patient_ids):
+            query = select(patient.c.patient_id, patient.c.id).where(
+                and_(patient.c.collection_id == collection_pk, patient.c.patient_id.in_(chunk))
+            )
+            found.update({pid: pk for pid, pk in conn.execute(query)})
+        return found
+
+    @staticmethod
+    def _owners(
+        table: Table,
+        uid_column: ColumnElement[str],
+        parent_column: ColumnElement[int],
+        conn: Connection,
+        uids: set[str],
+    ) -> dict[str, tuple[int, int]]:
+        """UID → (pk, parent pk) for the rows of ``table`` that exist."""
+        found: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(sorted(uids)):
+            query = select(uid_column, table.c.id, parent_column).where(uid_column.in_(chunk))
+            found.update({uid: (pk, parent) for uid, pk, parent in conn.execute(query)})
+        return found
+
+
+def _patient_row(collection_pk: int, h: InstanceHeader, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "collection_id": collection_pk,
+        "patient_id": h.patient_id,
+        "patient_name": h.patient_name,
+        "patient_sex": h.patient_sex,
+        "patient_birth_date": h.patient_birth_date,
+        "ethnic_group": h.ethnic_group,
+        "created_at": now,
+    }
+
+
+def _study_row(patient_pk: int, h: InstanceHeader, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "patient_pk": patient_pk,
+        "study_instance_uid": h.study_instance_uid,
+        "study_date": h.study_date,
+        "study_description": h.study_description,
+        "study_id": h.study_id,
+        "accession_number": h.accession_number,
+        "admitting_diagnoses_description": h.admitting_diagnoses_description,
+        "patient_age": h.patient_age,
+        "created_at": now,
+    }
+
+
+def _series_row(study_pk: int, h: InstanceHeader, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "study_pk": study_pk,
+        "series_instance_uid": h.series_instance_uid,
+        "modality": h.modality,
+        "protocol_name": h.protocol_name,
+        "series_date": h.series_date,
+        "series_description": h.series_description,
+        "body_part_examined": h.body_part_examined,
+        "series_number": h.series_number,
+        "manufacturer": h.manufacturer,
+        "manufacturer_model_name": h.manufacturer_model_name,
+        "software_versions": h.software_versions,
+        "ingested_at": now,
+        "updated_at": now,
+        "released_at": now,
+    }
+
+
+def _instance_row(series_pk: int, record: InstanceRecord, now: dt.datetime) -> dict[str, Any]:
+    h = record.header
+    return {
+        "series_pk": series_pk,
+        "sop_instance_uid": h.sop_instance_uid,
+        "sop_class_uid": h.sop_class_uid,
+        "transfer_syntax_uid": h.transfer_syntax_uid,
+        "instance_number": h.instance_number,
+        "size": record.blob.size,
+        "sha256": record.blob.sha256,
+        "blob_key": record.blob.key,
+        "ingested_at": now,
+    }

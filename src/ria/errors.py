@@ -1,0 +1,91 @@
+"""One exception hierarchy for the whole archive.
+
+Every error Ria raises on purpose is a :class:`RiaError`. Each class carries the
+HTTP status it maps to and the CLI exit code it maps to, so the HTTP layer and
+the CLI translate errors in exactly one place each and never guess.
+
+Messages are written for the person who has to fix the problem: they name the
+parameter, file or value that is wrong. They never contain patient names.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidDicomError",
+    "InvalidParameterError",
+    "NotFoundError",
+    "RiaError",
+    "StorageError",
+]
+
+
+class RiaError(Exception):
+    """Base class: a failure Ria understands and can explain."""
+
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body served for this error (HTTP) — stable keys clients can rely on."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidParameterError(RiaError):
+    """A caller passed a missing, malformed or unknown parameter."""
+
+    http_status = 400
+    exit_code = 2
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, message: str, **details: Any) -> None:
+        super().__init__(message, parameter=parameter, **details)
+        self.parameter = parameter
+
+
+class NotFoundError(RiaError):
+    """The named collection, series, instance or blob does not exist."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class ConflictError(RiaError):
+    """The request contradicts what the archive already holds."""
+
+    http_status = 409
+    code = "conflict"
+
+
+class InvalidDicomError(RiaError):
+    """A file is not a usable DICOM instance (not DICOM, truncated, missing UIDs)."""
+
+    http_status = 422
+    code = "invalid_dicom"
+
+
+class StorageError(RiaError):
+    """The blob store could not read or write an object."""
+
+    http_status = 503
+    code = "storage_error"
+
+
+class ConfigurationError(RiaError):
+    """A setting is invalid (bad database URL, unusable data folder)."""
+
+    http_status = 500
+    exit_code = 2
+    code = "configuration_error"

@@ -1,0 +1,117 @@
+"""The ingest report: counts in memory, every file's outcome streamed to a JSON-lines file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from ria.catalog.records import Outcome, WriteResult
+
+__all__ = ["IngestReport", "ReportWriter"]
+
+MAX_PROBLEMS_IN_MEMORY = 1000
+
+
+@dataclass
+class IngestReport:
+    """Summary of one ingest run.
+
+    ``problems`` holds the first :data:`MAX_PROBLEMS_IN_MEMORY` files that were
+    not ingested (conflicts and rejections, with reasons) so memory stays bounded;
+    the file at ``path`` lists every file's outcome.
+    """
+
+    collection: str
+    ingested: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    rejected: int = 0
+    bytes_ingested: int = 0
+    seconds: float = 0.0
+    problems: list[WriteResult] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def total(self) -> int:
+        return self.ingested + self.duplicate + self.conflict + self.rejected
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected or conflicting."""
+        return self.conflict == 0 and self.rejected == 0
+
+    def add(self, result: WriteResult) -> None:
+        match result.outcome:
+            case Outcome.INGESTED:
+                self.ingested += 1
+            case Outcome.DUPLICATE:
+                self.duplicate += 1
+            case Outcome.CONFLICT:
+                self.conflict += 1
+            case Outcome.REJECTED:
+                self.rejected += 1
+        if result.outcome in (Outcome.CONFLICT, Outcome.REJECTED) and len(self.problems) < MAX_PROBLEMS_IN_MEMORY:
+            self.problems.append(result)
+
+    def summary(self) -> str:
+        rate = self.total / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"{self.collection}: {self.ingested} ingested, {self.duplicate} duplicate, "
+            f"{self.conflict} conflict, {self.rejected} rejected "
+            f"({self.total} files in {self.seconds:.1f} s, {rate:.0f}/s)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "ingested": self.ingested,
+            "duplicate": self.duplicate,
+            "conflict": self.conflict,
+            "rejected": self.rejected,
+            "bytes_ingested": self.bytes_ingested,
+            "seconds": round(self.seconds, 3),
+            "report": str(self.path) if self.path else None,
+            "problems": [_result_json(p) for p in self.problems],
+        }
+
+
+def _result_json(result: WriteResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"file": result.source, "outcome": result.outcome.value}
+    if result.reason:
+        body["reason"] = result.reason
+    if result.sop_instance_uid:
+        body["sop_instance_uid"] = result.sop_instance_uid
+    return body
+
+
+class ReportWriter:
+    """Appends one JSON line per file to the report file (if any) and counts."""
+
+    def __init__(self, report: IngestReport, path: Path | None) -> None:
+        self.report = report
+        self._handle: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(path, "w", encoding="utf-8")
+            report.path = path
+
+    def add(self, result: WriteResult) -> None:
+        self.report.add(result)
+        if self._handle is not None:
+            self._handle.write(json.dumps(_result_json(result)) + "\n")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,62 @@
+"""The per-file work of ingest, run in worker processes: stage, hash, parse, commit the blob.
+
+Everything here is a pure function of its inputs so it can run in any process;
+results are small picklable records (no DICOM data sets cross processes).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ria.catalog.records import InstanceRecord
+from ria.dicom.header import read_instance_header
+from ria.errors import InvalidDicomError, RiaError
+from ria.ingest.sources import SourceItem, open_source
+from ria.storage.base import BlobStore
+
+__all__ = ["Rejection", "prepare_chunk"]
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file that cannot enter the archive, and why."""
+
+    source: str
+    reason: str
+
+
+def _prepare(item: SourceItem, store: BlobStore, archives: dict[str, zipfile.ZipFile]) -> InstanceRecord | Rejection:
+    try:
+        with open_source(item, archives) as stream:
+            staged = store.stage(stream)
+    except (OSError, zipfile.BadZipFile, RiaError) as exc:
+        return Rejection(item.display, f"unreadable: {exc}")
+    try:
+        header = read_instance_header(staged.path)
+    except InvalidDicomError as exc:
+        reason = exc.message
+        if staged.size >= 4:
+            with open(staged.path, "rb") as handle:
+                if handle.read(4) == _ZIP_MAGIC:
+                    reason = "a zip archive without a .zip name; rename it to ingest its contents"
+        store.discard(staged)
+        return Rejection(item.display, reason)
+    except BaseException:
+        store.discard(staged)
+        raise
+    blob = store.commit(staged)
+    return InstanceRecord(source=item.display, header=header, blob=blob)
+
+
+def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:
+    """Stage, parse and commit each item's bytes; one result per item, in order."""
+    archives: dict[str, zipfile.ZipFile] = {}
+    try:
+        return [_prepare(item, store, archives) for item in items]
+    finally:
+        for archive in archives.values():
+            archive.close()

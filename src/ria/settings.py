@@ -1,0 +1,98 @@
+"""The one settings object: built once (by the CLI, the server or a notebook) and passed in.
+
+Nothing in Ria reads the environment or keeps configuration in module globals;
+:meth:`Settings.from_env` is the single place environment variables are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ria.errors import ConfigurationError
+
+__all__ = ["Settings"]
+
+DEFAULT_DATA_DIR = "./ria-data"
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the archive lives and how it works.
+
+    Attributes:
+        data_dir: folder holding the embedded catalogue, the blob store and ingest reports.
+        database_url: SQLAlchemy URL of the catalogue; ``None`` means SQLite inside ``data_dir``.
+        workers: processes that parse DICOM headers in parallel during ingest.
+        batch_size: instances written to the catalogue per transaction.
+        fsync: make blobs durable (``os.sync``) before the rows that reference them commit;
+            turn off only for throw-away archives.
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    database_url: str | None = None
+    workers: int = field(default_factory=_default_workers)
+    batch_size: int = 500
+    fsync: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        if self.workers < 1:
+            raise ConfigurationError(f"workers must be at least 1, got {self.workers}")
+        if self.batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.database_url is not None and "://" not in self.database_url:
+            raise ConfigurationError(
+                f"database URL {self.database_url!r} is not a URL; "
+                "expected e.g. sqlite:///path/catalog.sqlite or postgresql://user@host/db"
+            )
+
+    @property
+    def catalog_url(self) -> str:
+        """The effective catalogue URL (the embedded SQLite file unless one was given)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'catalog.sqlite').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced; ``None`` values are ignored."""
+        kept = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **kept)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``RIA_*`` environment variables, then explicit overrides.
+
+        Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,
+        ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get("RIA_DATA_DIR"):
+            values["data_dir"] = Path(env["RIA_DATA_DIR"])
+        if env.get("RIA_DATABASE_URL"):
+            values["database_url"] = env["RIA_DATABASE_URL"]
+        for name, key in (("workers", "RIA_WORKERS"), ("batch_size", "RIA_BATCH_SIZE")):
+            if env.get(key):
+                try:
+                    values[name] = int(env[key])
+                except ValueError:
+                    raise ConfigurationError(f"{key} must be an integer, got {env[key]!r}") from None
+        if env.get("RIA_FSYNC"):
+            values["fsync"] = env["RIA_FSYNC"].strip().lower() not in {"0", "false", "no", "off"}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
