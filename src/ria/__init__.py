@@ -42,5 +42,5 @@ def ingest(
     data_dir: str | PathLike[str] | None = None,
 ) -> IngestReport:
     """Ingest ``paths`` into ``collection`` of the archive at ``data_dir`` (or ``settings``)."""
-    with (Archive(settings) if settings is not None else open_archive(data_dir)) as archive:
+    with Archive(settings) if settings is not None else open_archive(data_dir) as archive:
         return archive.ingest(paths, collection)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, distinct, func, select
 
 from ria.catalog.schema import collection, instance, patient, series, study
 
-__all__ = ["CollectionStats", "Catalog"]
+__all__ = ["Catalog", "CollectionStats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,9 @@ class Catalog:
                     modalities=tuple(sorted(by_collection.get(name, ()))),
                     created_at=created,
                 )
-                for name, created, n_patients, n_studies, n_series, n_instances, n_bytes in conn.execute(counts)
+                for name, created, n_patients, n_studies, n_series, n_instances, n_bytes in conn.execute(
+                    counts
+                )
             ]
 
     def instance_count(self) -> int:

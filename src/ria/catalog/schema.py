@@ -13,7 +13,6 @@ a test compares the migrated database with this metadata.
 from __future__ import annotations
 
 from sqlalchemy import (
-    false,
     BigInteger,
     Boolean,
     Column,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 __all__ = ["collection", "instance", "metadata", "patient", "series", "study"]

@@ -5,7 +5,7 @@ Shape (see docs/architecture.md)::
     iter_sources → chunks → worker processes (stage, hash, parse, commit blob)
                  → batches → CatalogWriter (one transaction per batch) → report
 
-Memory is bounded by ``chunk_size × max in-flight chunks + batch_size`` records,
+Memory is bounded by ``chunk_size * max in-flight chunks + batch_size`` records,
 whatever the number of files. Blobs are committed (and, with ``fsync``, made
 durable) before the rows that reference them, so a crash at any moment leaves
 at worst unreferenced blobs, which a rerun reuses.

@@ -53,7 +53,10 @@ class IngestReport:
                 self.conflict += 1
             case Outcome.REJECTED:
                 self.rejected += 1
-        if result.outcome in (Outcome.CONFLICT, Outcome.REJECTED) and len(self.problems) < MAX_PROBLEMS_IN_MEMORY:
+        if (
+            result.outcome in (Outcome.CONFLICT, Outcome.REJECTED)
+            and len(self.problems) < MAX_PROBLEMS_IN_MEMORY
+        ):
             self.problems.append(result)
 
     def summary(self) -> str:

@@ -29,7 +29,9 @@ class Rejection:
     reason: str
 
 
-def _prepare(item: SourceItem, store: BlobStore, archives: dict[str, zipfile.ZipFile]) -> InstanceRecord | Rejection:
+def _prepare(
+    item: SourceItem, store: BlobStore, archives: dict[str, zipfile.ZipFile]
+) -> InstanceRecord | Rejection:
     try:
         with open_source(item, archives) as stream:
             staged = store.stage(stream)

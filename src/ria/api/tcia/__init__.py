@@ -1,0 +1,1 @@
+"""TCIA / NBIA REST API compatibility routes."""

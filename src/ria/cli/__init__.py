@@ -1,0 +1,1 @@
+"""The ``ria`` command line."""

@@ -1,0 +1,235 @@
+"""``ria`` — command-line entry point. Exit codes: 0 ok, 1 failed, 2 bad usage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ria.archive import Archive
+from ria.cli.ingest_progress import ingest_with_progress
+from ria.cli.options import DatabaseUrl, DataDir, Host, Port, build_settings
+from ria.errors import RiaError
+
+app = typer.Typer(
+    name="ria",
+    help="Ria, the Radiogenomic Imaging Archive.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+collections_app = typer.Typer(help="Inspect and manage collections.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def _configure(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def init(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create the data folder and bring the catalogue schema up to date."""
+    settings = build_settings(data_dir, database_url)
+    with Archive(settings):
+        out.print(f"archive ready in {settings.data_dir} (catalogue: {_safe_url(settings.catalog_url)})")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files, folders (recursive) and .zip archives.", show_default=False)
+    ],
+    collection: Annotated[
+        str, typer.Option("--collection", "-c", help="Collection to file the instances in.")
+    ],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any file is rejected or conflicts.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Parsing processes (default: cores).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Ingest DICOM files into a collection (idempotent: re-running reports duplicates)."""
+    settings = build_settings(data_dir, database_url, workers=workers)
+    with Archive(settings) as archive:
+        report = ingest_with_progress(archive, paths, collection, show=err.is_terminal and not as_json)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        out.print(report.summary(), highlight=False)
+        for problem in report.problems[:20]:
+            out.print(
+                f"  {problem.outcome.value}: {problem.source}: {problem.reason}",
+                highlight=False,
+                markup=False,
+            )
+        if len(report.problems) > 20 or report.conflict + report.rejected > len(report.problems):
+            out.print(f"  … every file's outcome is in {report.path}", highlight=False)
+    if strict and not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8080,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Serve the HTTP API (TCIA-compatible routes, Ria's API, OpenAPI docs at /api/v1/docs)."""
+    settings = build_settings(data_dir, database_url)
+    with Archive(settings) as archive:
+        _serve(archive, host, port)
+
+
+@app.command()
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8080,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo archive, then exit.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Build an archive from real sample CT/MR images (TCGA-LUAD, TCGA-BRCA) and serve it."""
+    from ria.sample import write_demo_corpus
+
+    settings = build_settings(data_dir, database_url)
+    with Archive(settings) as archive, tempfile.TemporaryDirectory(prefix="ria-demo-") as scratch:
+        corpus = write_demo_corpus(Path(scratch))
+        if not corpus.folders:
+            raise RiaError("no sample images found: pydicom's test files are missing from this installation")
+        for collection, folder in sorted(corpus.folders.items()):
+            report = archive.ingest([folder], collection, workers=1)
+            out.print(report.summary(), highlight=False)
+        out.print(f"demo archive in {settings.data_dir.resolve()}")
+        if no_serve:
+            return
+        _serve(archive, host, port)
+
+
+@collections_app.command("list")
+def collections_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List collections with patient, study, series and instance counts."""
+    from rich.table import Table
+
+    with Archive(build_settings(data_dir, database_url)) as archive:
+        stats = archive.catalog.collection_stats()
+    if as_json:
+        rows = [
+            {
+                "name": s.name,
+                "patients": s.patients,
+                "studies": s.studies,
+                "series": s.series,
+                "instances": s.instances,
+                "bytes": s.bytes,
+                "modalities": list(s.modalities),
+            }
+            for s in stats
+        ]
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("collection", "patients", "studies", "series", "instances", "size (MB)", "modalities")
+    for s in stats:
+        table.add_row(
+            s.name,
+            str(s.patients),
+            str(s.studies),
+            str(s.series),
+            str(s.instances),
+            f"{s.bytes / 1e6:.1f}",
+            ", ".join(s.modalities),
+        )
+    out.print(table)
+
+
+@app.command()
+def check(
+    verify_hashes: Annotated[
+        bool, typer.Option("--verify-hashes", help="Re-read every blob and check SHA-256.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check that catalogue and blob store agree; exit 1 if they do not."""
+    with Archive(build_settings(data_dir, database_url)) as archive:
+        report = archive.check(verify_hashes=verify_hashes)
+    out.print(
+        f"{report.instances} instances; missing blobs: {len(report.missing_blobs)}; "
+        f"size/hash mismatches: {len(report.size_mismatches)}; "
+        f"series counter mismatches: {len(report.series_count_mismatches)}; "
+        f"unreferenced blobs: {report.orphan_blobs}",
+        highlight=False,
+    )
+    if not report.consistent:
+        raise typer.Exit(1)
+
+
+@app.command()
+def gc(
+    grace_seconds: Annotated[
+        float, typer.Option("--grace-seconds", min=0, help="Keep newer unreferenced blobs.")
+    ] = 3600.0,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete blobs that no catalogue row references (left by interrupted ingests)."""
+    with Archive(build_settings(data_dir, database_url)) as archive:
+        removed = archive.collect_garbage(grace_seconds=grace_seconds)
+    out.print(f"removed {removed} unreferenced files")
+
+
+def _serve(archive: Archive, host: str, port: int) -> None:
+    import uvicorn
+
+    from ria.api import create_app
+
+    shown = f"[{host}]" if ":" in host else host
+    out.print(
+        f"Ria is serving {archive.settings.data_dir.resolve()} at http://{shown}:{port}/", highlight=False
+    )
+    out.print(f"  API docs: http://{shown}:{port}/api/v1/docs", highlight=False)
+    out.print(f"  TCIA API: http://{shown}:{port}/nbia-api/services/v1/getCollectionValues", highlight=False)
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")
+
+
+def _safe_url(url: str) -> str:
+    """A database URL with any password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Console-script entry point: map RiaError to one line on stderr and its exit code."""
+    try:
+        app()
+    except RiaError as exc:
+        err.print(f"error: {exc.message}", highlight=False, markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,33 @@
+"""Options every command shares, and turning them into the one Settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ria.settings import Settings
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="RIA_DATA_DIR", help="Archive folder (default ./ria-data).", show_default=False
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="RIA_DATABASE_URL",
+        help="Catalogue database URL (default: SQLite inside the data folder).",
+        show_default=False,
+    ),
+]
+Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")]
+
+
+def build_settings(data_dir: Path | None, database_url: str | None, **overrides: object) -> Settings:
+    """Settings from the environment, overridden by what was given on the command line."""
+    return Settings.from_env(data_dir=data_dir, database_url=database_url, **overrides)

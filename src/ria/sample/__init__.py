@@ -1,0 +1,11 @@
+"""Real sample DICOM for demos, tests and benchmarks (pydicom's own test files)."""
+
+from ria.sample.corpus import (
+    DEMO_COLLECTIONS,
+    CorpusInfo,
+    find_test_file,
+    generate_corpus,
+    write_demo_corpus,
+)
+
+__all__ = ["DEMO_COLLECTIONS", "CorpusInfo", "find_test_file", "generate_corpus", "write_demo_corpus"]
