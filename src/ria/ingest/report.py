@@ -98,7 +98,7 @@ class ReportWriter:
         self._handle: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(path, "w", encoding="utf-8")
+            self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
             report.path = path
 
     def add(self, result: WriteResult) -> None:
