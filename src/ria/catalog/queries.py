@@ -39,7 +39,8 @@ class Catalog:
     def collection_names(self) -> list[str]:
         """Collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
         query = (
-            select(distinct(collection.c.name))
+            select(collection.c.name)
+            .distinct()
             .join(patient, patient.c.collection_id == collection.c.id)
             .join(study, study.c.patient_pk == patient.c.id)
             .join(series, series.c.study_pk == study.c.id)

@@ -1,0 +1,385 @@
+"""Ingest benchmark: Ria's ``ria ingest`` CLI against Orthanc's REST API, same corpus, one run.
+
+Usage::
+
+    python bench/ingest.py [--instances N] [--workers W] [--orthanc-clients C] [--keep]
+
+Steps (see bench/README.md):
+
+1. generate an N-instance corpus of real pydicom CT/MR images with fresh UIDs
+   (``ria.sample.generate_corpus``; not timed);
+2. Ria: run ``ria ingest <folder> --collection <name> --data-dir <fresh dir>`` as a
+   subprocess for each collection (wall time, CLI start-up included), then check
+   ``ria collections list --json`` against the corpus;
+3. Orthanc: start a throw-away Orthanc on 127.0.0.1 (default SQLite index, no
+   plugins, no compression, DICOM server off), POST every file to ``/instances``
+   from a pool of keep-alive HTTP clients, check every status and ``/statistics``;
+4. print a side-by-side table and the Ria/Orthanc ratio.
+
+Needs the Debian package ``orthanc`` (``apt-get install -y orthanc``) and ``requests``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("bench/ingest.py needs requests: pip install requests (or pip install -e '.[bench]')")
+
+from ria.sample import CorpusInfo, generate_corpus
+
+# The real CLI, started the way the console script starts it, from this interpreter's
+# environment: works in any venv where ria is installed, whatever is on PATH.
+RIA_CLI: tuple[str, ...] = (sys.executable, "-c", "from ria.cli.main import main; main()")
+ORTHANC_INSTALL_HINT = "install it with: apt-get install -y orthanc   (Debian/Ubuntu package 'orthanc')"
+ORTHANC_CANDIDATES = ("Orthanc", "/usr/sbin/Orthanc", "/usr/bin/Orthanc", "/usr/local/bin/Orthanc")
+ORTHANC_START_TIMEOUT = 60.0
+ORTHANC_STOP_TIMEOUT = 30.0
+RIA_TIMEOUT = 3600.0
+HTTP_TIMEOUT = 120.0
+DEFAULT_ORTHANC_CLIENTS = 4
+
+
+class BenchError(Exception):
+    """A benchmark step failed or a result did not check out."""
+
+
+@dataclass(frozen=True)
+class Result:
+    system: str
+    instances: int
+    seconds: float
+    bytes: int
+
+    @property
+    def rate(self) -> float:
+        return self.instances / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+def _ria_env() -> dict[str, str]:
+    """The environment without RIA_* overrides, so Ria runs with its documented defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
+
+
+def _run_ria(args: Sequence[str], timeout: float = RIA_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    command = [*RIA_CLI, *args]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=_ria_env(), check=False
+    )
+    if proc.returncode != 0:
+        raise BenchError(
+            f"ria {' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
+            f"\n--- stderr\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.dcm") if p.is_file())
+
+
+def bench_ria(corpus: CorpusInfo, data_dir: Path, workers: int | None) -> Result:
+    extra = ["--workers", str(workers)] if workers else []
+    reports: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for name, folder in sorted(corpus.folders.items()):
+        proc = _run_ria(
+            ["ingest", str(folder), "--collection", name, "--data-dir", str(data_dir), "--json", *extra]
+        )
+        reports.append(json.loads(proc.stdout))
+    seconds = time.perf_counter() - started
+
+    inner = sum(float(r["seconds"]) for r in reports)
+    print(f"  ria ingest pipeline time (its own report, start-up excluded): {inner:.1f} s")
+    for report in reports:
+        if report["ingested"] != len(_files(corpus.folders[report["collection"]])) or report["rejected"]:
+            raise BenchError(f"ria ingest did not ingest every file: {json.dumps(report)[:2000]}")
+
+    rows = json.loads(_run_ria(["collections", "list", "--json", "--data-dir", str(data_dir)]).stdout)
+    counts = {key: sum(int(row[key]) for row in rows) for key in ("instances", "series", "patients", "bytes")}
+    expected = {
+        "instances": corpus.instances,
+        "series": corpus.series,
+        "patients": corpus.patients,
+        "bytes": corpus.bytes,
+    }
+    if counts != expected or sorted(row["name"] for row in rows) != sorted(corpus.folders):
+        raise BenchError(f"Ria catalogue does not match the corpus: got {counts} {rows}, expected {expected}")
+    print(f"  verified: ria collections list --json = {counts}")
+    return Result("Ria", counts["instances"], seconds, counts["bytes"])
+
+
+def find_orthanc(explicit: str | None) -> Path:
+    for candidate in (explicit,) if explicit else ORTHANC_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return Path(found)
+    where = explicit or ", ".join(ORTHANC_CANDIDATES)
+    raise BenchError(f"Orthanc executable not found (looked for {where}); {ORTHANC_INSTALL_HINT}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def orthanc_config(work: Path, http_port: int) -> dict[str, Any]:
+    """Throw-away settings; everything not listed keeps Orthanc's built-in default."""
+    return {
+        "Name": "ria-bench",
+        "StorageDirectory": str(work / "storage"),
+        "IndexDirectory": str(work / "index"),
+        "StorageCompression": False,
+        "Plugins": [],
+        "HttpServerEnabled": True,
+        "HttpPort": http_port,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomServerEnabled": False,
+        "DicomPort": _free_port(),  # unused (server disabled), but never a port someone else holds
+    }
+
+
+class Orthanc:
+    """An Orthanc process on 127.0.0.1 with a config file in ``work``; stopped by :meth:`stop`."""
+
+    def __init__(self, executable: Path, work: Path) -> None:
+        self.work = work
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = orthanc_config(work, self.port)
+        self.config_path = work / "orthanc.json"
+        self.log_path = work / "orthanc.log"
+        work.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config, indent=2), encoding="utf-8")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [str(executable), str(self.config_path)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=work,
+        )
+
+    def wait_ready(self, timeout: float = ORTHANC_START_TIMEOUT) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"Orthanc exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                response = requests.get(f"{self.url}/system", timeout=2)
+                if response.status_code == 200:
+                    system: dict[str, Any] = response.json()
+                    return system
+                last_error = f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                last_error = str(exc)
+            time.sleep(0.1)
+        raise BenchError(f"Orthanc did not answer GET /system within {timeout:.0f} s ({last_error})")
+
+    def statistics(self) -> dict[str, Any]:
+        response = requests.get(f"{self.url}/statistics", timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        stats: dict[str, Any] = response.json()
+        return stats
+
+    def stop(self) -> None:
+        try:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=ORTHANC_STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    print("  Orthanc did not stop on SIGTERM; killing it", file=sys.stderr)
+                    self.process.kill()
+                    self.process.wait(timeout=ORTHANC_STOP_TIMEOUT)
+        finally:
+            self._log.close()
+
+
+def _upload(url: str, files: Sequence[Path], clients: int) -> list[str]:
+    """POST every file with ``clients`` threads, each with its own keep-alive session."""
+    counter = itertools.count()
+    lock = threading.Lock()
+    headers = {"Content-Type": "application/dicom", "Accept": "application/json"}
+
+    def next_index() -> int:
+        with lock:
+            return next(counter)
+
+    def work() -> list[str]:
+        session = requests.Session()
+        failures: list[str] = []
+        try:
+            while (index := next_index()) < len(files):
+                path = files[index]
+                response = session.post(url, data=path.read_bytes(), headers=headers, timeout=HTTP_TIMEOUT)
+                if response.status_code != 200:
+                    failures.append(f"{path}: HTTP {response.status_code} {response.text[:200]}")
+        finally:
+            session.close()
+        return failures
+
+    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="orthanc-client") as pool:
+        futures = [pool.submit(work) for _ in range(clients)]
+        return [failure for future in futures for failure in future.result()]
+
+
+def bench_orthanc(corpus: CorpusInfo, executable: Path, work: Path, clients: int) -> Result:
+    files = [path for _, folder in sorted(corpus.folders.items()) for path in _files(folder)]
+    orthanc = Orthanc(executable, work)
+    try:
+        system = orthanc.wait_ready()
+        print(
+            f"  Orthanc {system.get('Version', '?')} (DB schema {system.get('DatabaseVersion', '?')}) "
+            f"at {orthanc.url}, {clients} concurrent HTTP clients; config {orthanc.config_path}"
+        )
+        started = time.perf_counter()
+        failures = _upload(f"{orthanc.url}/instances", files, clients)
+        seconds = time.perf_counter() - started
+        if failures:
+            shown = "\n    ".join(failures[:10])
+            raise BenchError(f"{len(failures)} of {len(files)} uploads failed, e.g.:\n    {shown}")
+        stats = orthanc.statistics()
+        if int(stats.get("CountInstances", -1)) != corpus.instances:
+            raise BenchError(f"Orthanc holds {stats.get('CountInstances')} instances, expected {corpus.instances}")
+        if int(stats.get("CountSeries", -1)) != corpus.series:
+            raise BenchError(f"Orthanc holds {stats.get('CountSeries')} series, expected {corpus.series}")
+        print(
+            f"  verified: GET /statistics CountInstances={stats['CountInstances']} "
+            f"CountSeries={stats['CountSeries']} CountPatients={stats['CountPatients']}"
+        )
+    finally:
+        orthanc.stop()
+    return Result("Orthanc", corpus.instances, seconds, corpus.bytes)
+
+
+def _table(results: Sequence[Result]) -> str:
+    header = f"{'system':<8} {'instances':>9} {'seconds':>8} {'inst/s':>8} {'MB/s':>7}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(f"{r.system:<8} {r.instances:>9} {r.seconds:>8.1f} {r.rate:>8.0f} {r.mb_per_s:>7.1f}")
+    return "\n".join(lines)
+
+
+def _orthanc_version(executable: Path) -> str:
+    try:
+        out = subprocess.run([str(executable), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.stdout.splitlines()[0] if out.stdout else "?"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--instances", type=int, default=20000, help="corpus size (default 20000)")
+    parser.add_argument("--workers", type=int, default=None, help="ria ingest --workers (default: cores)")
+    parser.add_argument(
+        "--orthanc-clients",
+        type=int,
+        default=DEFAULT_ORTHANC_CLIENTS,
+        help=f"concurrent HTTP clients posting to Orthanc (default {DEFAULT_ORTHANC_CLIENTS})",
+    )
+    parser.add_argument("--orthanc", default=None, help="Orthanc executable (default: found on PATH/sbin)")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus, Ria and Orthanc folders")
+    args = parser.parse_args(argv)
+    if args.instances < 1:
+        parser.error("--instances must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.orthanc_clients < 1:
+        parser.error("--orthanc-clients must be at least 1")
+    return args
+
+
+@contextlib.contextmanager
+def _workspace(keep: bool) -> Iterator[Path]:
+    """One temporary folder for corpus, Ria data and Orthanc data; removed unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix="ria-bench-"))
+    try:
+        yield root
+    finally:
+        if keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    orthanc = find_orthanc(args.orthanc)  # fail before the (slow) corpus generation
+    print(f"ria-bench {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    print(
+        f"  python {platform.python_version()}, ria {version('ria')}, {_orthanc_version(orthanc)}, "
+        f"{os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    )
+    with _workspace(args.keep) as space:
+        started = time.perf_counter()
+        corpus = generate_corpus(space / "corpus", args.instances)
+        os.sync()  # the corpus's dirty pages must not be flushed on Ria's clock
+        print(
+            f"corpus: {corpus.instances} instances, {corpus.series} series, {corpus.patients} patients, "
+            f"{corpus.bytes / 1e6:.1f} MB in {len(corpus.folders)} collections "
+            f"(generated in {time.perf_counter() - started:.1f} s, not timed) under {corpus.root}"
+        )
+
+        print(
+            f"Ria: ria ingest per collection, subprocess, workers={args.workers or 'default (cores)'}, "
+            "defaults otherwise (SQLite catalogue, fsync on, RIA_* variables ignored)"
+        )
+        ria = bench_ria(corpus, space / "ria-data", args.workers)
+        print(f"  {ria.instances} instances in {ria.seconds:.1f} s")
+        os.sync()  # likewise, Ria's writes must not be flushed on Orthanc's clock
+
+        print(
+            "Orthanc: POST /instances; default SQLite index, StorageCompression off, no plugins, "
+            "DICOM server off, loopback only, other settings at Orthanc's defaults"
+        )
+        result = bench_orthanc(corpus, orthanc, space / "orthanc", args.orthanc_clients)
+        print(f"  {result.instances} instances in {result.seconds:.1f} s")
+
+        print()
+        print(_table([ria, result]))
+        ratio = ria.rate / result.rate if result.rate else float("inf")
+        print(f"Ria/Orthanc: {ratio:.2f}x (instances/s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

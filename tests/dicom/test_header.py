@@ -1,0 +1,144 @@
+"""Header reading on real DICOM: what pydicom reads independently is what Ria catalogues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import pydicom
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ria.dicom import derive_uid, is_valid_uid, read_instance_header
+from ria.errors import InvalidDicomError
+from ria.sample import find_test_file
+
+REAL_FILES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "MR_small_RLE.dcm",
+    "MR_small_bigendian.dcm",
+    "MR_small_implicit.dcm",
+    "MR_small_jp2klossless.dcm",
+    "693_J2KI.dcm",
+    "examples_overlay.dcm",
+]
+
+
+def _independent(path: Path) -> pydicom.Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(path)
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_header_matches_a_full_pydicom_read(name: str) -> None:
+    path = find_test_file(name)
+    ds = _independent(path)
+    header = read_instance_header(path)
+    assert header.sop_instance_uid == ds.SOPInstanceUID
+    assert header.sop_class_uid == ds.SOPClassUID
+    assert header.study_instance_uid == ds.StudyInstanceUID
+    assert header.series_instance_uid == ds.SeriesInstanceUID
+    assert header.patient_id == ds.PatientID
+    assert header.modality == ds.Modality
+    assert header.transfer_syntax_uid == ds.file_meta.TransferSyntaxUID
+    if "InstanceNumber" in ds and ds.InstanceNumber not in (None, ""):
+        assert header.instance_number == int(ds.InstanceNumber)
+    if ds.get("StudyDate"):
+        text = str(ds.StudyDate)
+        assert header.study_date == dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def test_ct_small_known_values() -> None:
+    header = read_instance_header(find_test_file("CT_small.dcm"))
+    assert header.modality == "CT"
+    assert header.manufacturer == "GE MEDICAL SYSTEMS"
+    assert header.study_date == dt.date(2004, 1, 19)
+
+
+def test_real_truncated_file_is_rejected() -> None:
+    with pytest.raises(InvalidDicomError, match="truncated"):
+        read_instance_header(find_test_file("MR_truncated.dcm"))
+
+
+@pytest.mark.parametrize("cut", [200, 1000, 5000, 39000])
+def test_truncations_of_a_real_file_are_rejected(tmp_path: Path, cut: int) -> None:
+    data = find_test_file("CT_small.dcm").read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[:cut])
+    with pytest.raises(InvalidDicomError):
+        read_instance_header(path)
+
+
+def test_non_dicom_and_empty_files_are_rejected(tmp_path: Path) -> None:
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello" * 100)
+    with pytest.raises(InvalidDicomError, match="DICM"):
+        read_instance_header(text_file)
+    empty = tmp_path / "empty.dcm"
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidDicomError, match="empty"):
+        read_instance_header(empty)
+
+
+def test_headerless_dataset_is_rejected(tmp_path: Path) -> None:
+    """A raw data set without preamble/File Meta (readable with force=True) is not accepted."""
+    ds = _independent(find_test_file("CT_small.dcm"))
+    del ds.file_meta
+    ds.preamble = None
+    headerless = tmp_path / "headerless.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(headerless, enforce_file_format=False, implicit_vr=True, little_endian=True)
+        assert pydicom.dcmread(headerless, force=True).SOPInstanceUID == ds.SOPInstanceUID  # pydicom reads it...
+    assert headerless.read_bytes()[128:132] != b"DICM"
+    with pytest.raises(InvalidDicomError, match="Part 10"):
+        read_instance_header(headerless)  # ...but Ria requires a Part 10 header
+
+
+def test_missing_sop_instance_uid_is_rejected(tmp_path: Path) -> None:
+    ds = _independent(find_test_file("CT_small.dcm"))
+    del ds.SOPInstanceUID
+    path = tmp_path / "nouid.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(InvalidDicomError, match="missing SOPInstanceUID"):
+        read_instance_header(path)
+
+
+def test_invalid_uid_is_rejected(tmp_path: Path) -> None:
+    ds = _independent(find_test_file("CT_small.dcm"))
+    path = tmp_path / "baduid.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.SeriesInstanceUID = "1.2.3.../etc"
+        ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(InvalidDicomError, match="SeriesInstanceUID"):
+        read_instance_header(path)
+
+
+@given(st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=4))
+def test_derived_uids_are_valid_and_deterministic(parts: list[str]) -> None:
+    uid = derive_uid(*parts)
+    assert is_valid_uid(uid, strict=True)
+    assert uid == derive_uid(*parts)
+    assert pydicom.uid.UID(uid).is_valid
+
+
+@given(st.text(max_size=80))
+def test_uid_validation_agrees_with_pydicom_in_strict_mode(value: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pydicom.uid.UID(value).is_valid
+    assert is_valid_uid(value, strict=True) == expected
+
+
+def test_lenient_mode_accepts_leading_zero_components() -> None:
+    assert is_valid_uid("1.2.840.0113654.1")
+    assert not is_valid_uid("1.2.840.0113654.1", strict=True)
+    assert not is_valid_uid("1.2.a")
+    assert not is_valid_uid("1." * 40)
