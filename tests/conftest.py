@@ -36,7 +36,9 @@ def postgres_admin_url() -> str:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        message = f"no PostgreSQL server reachable at {make_url(url).render_as_string(hide_password=True)}: {exc}"
+        message = (
+            f"no PostgreSQL server reachable at {make_url(url).render_as_string(hide_password=True)}: {exc}"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{message} (CI must run the PostgreSQL tests; .ci/run starts a server)")
         pytest.skip(f"{message}; set RIA_TEST_POSTGRES_URL or start PostgreSQL to run these tests")

@@ -74,7 +74,7 @@ class Settings:
         return replace(self, **kept)  # type: ignore[arg-type]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         """Settings from ``RIA_*`` environment variables, then explicit overrides.
 
         Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,

@@ -31,7 +31,12 @@ def _count(archive: Archive, table: object) -> int:
 
 def test_ingest_folder_catalogues_every_instance(archive: Archive, corpus: Corpus) -> None:
     report = archive.ingest([corpus.root], "TCGA-LUAD")
-    assert (report.ingested, report.duplicate, report.conflict, report.rejected) == (len(corpus.files), 0, 0, 0)
+    assert (report.ingested, report.duplicate, report.conflict, report.rejected) == (
+        len(corpus.files),
+        0,
+        0,
+        0,
+    )
     assert report.bytes_ingested == corpus.total_bytes
     assert _count(archive, instance) == len(corpus.sop_uids)
     assert _count(archive, series) == len(corpus.series_uids)
@@ -56,12 +61,16 @@ def test_ingest_folder_catalogues_every_instance(archive: Archive, corpus: Corpu
 def test_reingest_is_all_duplicates_and_changes_nothing(archive: Archive, corpus: Corpus) -> None:
     archive.ingest([corpus.root], "TCGA-LUAD")
     with archive.engine.connect() as conn:
-        before = conn.execute(select(series.c.series_instance_uid, series.c.image_count, series.c.file_size)).all()
+        before = conn.execute(
+            select(series.c.series_instance_uid, series.c.image_count, series.c.file_size)
+        ).all()
     blobs_before = sorted(archive.store.iter_keys())
     again = archive.ingest([corpus.root], "TCGA-LUAD")
     assert (again.ingested, again.duplicate, again.conflict, again.rejected) == (0, len(corpus.files), 0, 0)
     with archive.engine.connect() as conn:
-        after = conn.execute(select(series.c.series_instance_uid, series.c.image_count, series.c.file_size)).all()
+        after = conn.execute(
+            select(series.c.series_instance_uid, series.c.image_count, series.c.file_size)
+        ).all()
     assert sorted(after) == sorted(before)
     assert sorted(archive.store.iter_keys()) == blobs_before
 
@@ -83,7 +92,9 @@ def _rewrite(source: Path, target: Path, **changes: str) -> Path:
     return target
 
 
-def test_different_bytes_under_existing_sop_uid_is_a_conflict(archive: Archive, corpus: Corpus, tmp_path: Path) -> None:
+def test_different_bytes_under_existing_sop_uid_is_a_conflict(
+    archive: Archive, corpus: Corpus, tmp_path: Path
+) -> None:
     original = corpus.files[0]
     archive.ingest([original], "TCGA-LUAD")
     altered = _rewrite(original, tmp_path / "altered.dcm", SeriesDescription="edited by someone")
@@ -107,13 +118,17 @@ def test_same_instance_in_another_collection_is_a_conflict(archive: Archive, cor
     assert archive.check().consistent  # the shared blob was not deleted
 
 
-def test_study_under_a_different_patient_is_a_conflict(archive: Archive, corpus: Corpus, tmp_path: Path) -> None:
+def test_study_under_a_different_patient_is_a_conflict(
+    archive: Archive, corpus: Corpus, tmp_path: Path
+) -> None:
     first = corpus.files[0]
     archive.ingest([first], "TCGA-LUAD")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = pydicom.dcmread(first)
-    moved = _rewrite(first, tmp_path / "moved.dcm", PatientID="TCGA-99-ZZZZ", SOPInstanceUID=ds.SOPInstanceUID + ".9")
+    moved = _rewrite(
+        first, tmp_path / "moved.dcm", PatientID="TCGA-99-ZZZZ", SOPInstanceUID=ds.SOPInstanceUID + ".9"
+    )
     report = archive.ingest([moved], "TCGA-LUAD")
     assert report.conflict == 1
     assert "different patient" in (report.problems[0].reason or "")
@@ -121,7 +136,9 @@ def test_study_under_a_different_patient_is_a_conflict(archive: Archive, corpus:
     assert _count(archive, instance) == 1
 
 
-def test_bad_files_are_rejected_with_reasons_and_the_batch_goes_on(archive: Archive, corpus: Corpus, tmp_path: Path) -> None:
+def test_bad_files_are_rejected_with_reasons_and_the_batch_goes_on(
+    archive: Archive, corpus: Corpus, tmp_path: Path
+) -> None:
     batch = tmp_path / "batch"
     shutil.copytree(corpus.root, batch)
     (batch / "notes.txt").write_text("not an image")
@@ -163,7 +180,9 @@ def test_misnamed_zip_is_rejected_with_a_hint(archive: Archive, corpus: Corpus, 
     assert "rename it" in (report.problems[0].reason or "")
 
 
-def test_missing_path_fails_before_anything_is_written(archive: Archive, corpus: Corpus, tmp_path: Path) -> None:
+def test_missing_path_fails_before_anything_is_written(
+    archive: Archive, corpus: Corpus, tmp_path: Path
+) -> None:
     with pytest.raises(InvalidParameterError, match="no such file"):
         archive.ingest([corpus.root, tmp_path / "nope"], "TCGA-LUAD")
     assert _count(archive, instance) == 0

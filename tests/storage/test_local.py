@@ -62,7 +62,9 @@ def test_commit_replaces_a_damaged_object_of_the_wrong_size(store: LocalBlobStor
 
 @given(data=st.binary(min_size=0, max_size=5000), start=st.integers(0, 5000), length=st.integers(0, 5000))
 @settings(max_examples=60, deadline=None)
-def test_open_range_matches_slicing(tmp_path_factory: pytest.TempPathFactory, data: bytes, start: int, length: int) -> None:
+def test_open_range_matches_slicing(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, start: int, length: int
+) -> None:
     store = LocalBlobStore(tmp_path_factory.mktemp("ranges"))
     key = store.put(io.BytesIO(data)).key
     start = min(start, len(data))

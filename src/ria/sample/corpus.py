@@ -19,6 +19,7 @@ from pathlib import Path
 import pydicom
 import pydicom.data
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 from ria.dicom.uids import derive_uid
 from ria.errors import NotFoundError
@@ -90,7 +91,7 @@ def _rekey(ds: Dataset, barcode: str, study_uid: str, series_uid: str, sop_uid: 
     ds.SeriesInstanceUID = series_uid
     ds.SOPInstanceUID = sop_uid
     ds.InstanceNumber = number
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
 
 
 def _save(ds: Dataset, path: Path) -> int:

@@ -1,0 +1,57 @@
+"""Every setting: default, environment variable, override, and refusal of bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ria.errors import ConfigurationError
+from ria.settings import Settings
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path("ria-data")
+    assert settings.database_url is None
+    assert settings.catalog_url == f"sqlite:///{Path('ria-data/catalog.sqlite').resolve()}"
+    assert settings.workers >= 1
+    assert settings.batch_size == 500
+    assert settings.fsync is True
+
+
+def test_environment() -> None:
+    env = {
+        "RIA_DATA_DIR": "/srv/ria",
+        "RIA_DATABASE_URL": "postgresql://ria@db/ria",
+        "RIA_WORKERS": "3",
+        "RIA_BATCH_SIZE": "7",
+        "RIA_FSYNC": "0",
+    }
+    settings = Settings.from_env(env)
+    assert settings.data_dir == Path("/srv/ria")
+    assert settings.catalog_url == "postgresql://ria@db/ria"
+    assert (settings.workers, settings.batch_size, settings.fsync) == (3, 7, False)
+    assert settings.blob_dir == Path("/srv/ria/blobs")
+
+
+def test_explicit_values_beat_the_environment() -> None:
+    settings = Settings.from_env(
+        {"RIA_DATA_DIR": "/from/env", "RIA_WORKERS": "3"}, data_dir=Path("/cli"), workers=None
+    )
+    assert settings.data_dir == Path("/cli")
+    assert settings.workers == 3
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"RIA_WORKERS": "many"},
+        {"RIA_WORKERS": "0"},
+        {"RIA_BATCH_SIZE": "-1"},
+        {"RIA_DATABASE_URL": "catalog.db"},
+    ],
+)
+def test_bad_values_are_configuration_errors(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env(env)
