@@ -201,3 +201,25 @@ def test_parallel_and_inline_paths_agree(archive: Archive, corpus: Corpus) -> No
     assert inline.ingested == 10
     assert (parallel.ingested, parallel.duplicate) == (len(corpus.files) - 10, 10)
     assert _count(archive, instance) == len(corpus.files)
+
+
+def test_conflicting_hierarchy_inside_one_batch(archive: Archive, corpus: Corpus, tmp_path: Path) -> None:
+    """Two new files claim one study for different patients: the first wins, the second conflicts."""
+    source = corpus.files[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(source)
+    first = _rewrite(source, tmp_path / "a.dcm", SOPInstanceUID=ds.SOPInstanceUID + ".1")
+    other_patient = _rewrite(
+        source, tmp_path / "b.dcm", SOPInstanceUID=ds.SOPInstanceUID + ".2", PatientID="TCGA-99-0001"
+    )
+    other_study = _rewrite(
+        source, tmp_path / "c.dcm", SOPInstanceUID=ds.SOPInstanceUID + ".3", StudyInstanceUID="1.2.3.4.5"
+    )
+    report = archive.ingest([first, other_patient, other_study], "TCGA-LUAD", workers=1)
+    assert (report.ingested, report.conflict) == (1, 2)
+    reasons = {Path(p.source).name: p.reason or "" for p in report.problems}
+    assert "different patient" in reasons["b.dcm"]
+    assert "different study" in reasons["c.dcm"]
+    assert (_count(archive, patient), _count(archive, study), _count(archive, instance)) == (1, 1, 1)
+    assert archive.check().consistent

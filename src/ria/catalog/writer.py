@@ -135,16 +135,19 @@ class CatalogWriter:
             header = record.header
             problem = self._classify(record, existing.get(header.sop_instance_uid), seen, collection_pk)
             if problem is None:
-                if study_owner.setdefault(header.study_instance_uid, header.patient_id) != header.patient_id:
+                if study_owner.get(header.study_instance_uid, header.patient_id) != header.patient_id:
                     problem = (
                         Outcome.CONFLICT,
                         "StudyInstanceUID is already filed under a different patient",
                     )
-                elif series_owner.setdefault(header.series_instance_uid, header.study_instance_uid) != (
+                elif series_owner.get(header.series_instance_uid, header.study_instance_uid) != (
                     header.study_instance_uid
                 ):
                     problem = (Outcome.CONFLICT, "SeriesInstanceUID is already filed under a different study")
             if problem is None:
+                # Only an accepted instance claims its study and series for this batch.
+                study_owner[header.study_instance_uid] = header.patient_id
+                series_owner[header.series_instance_uid] = header.study_instance_uid
                 seen[header.sop_instance_uid] = record.blob.sha256
                 accepted.append(record)
                 results.append(self._result(record, Outcome.INGESTED))
