@@ -15,7 +15,7 @@ from os import PathLike
 
 from ria.archive import Archive, ConsistencyReport, open_archive
 from ria.errors import RiaError
-from ria.ingest import IngestReport
+from ria.ingestion import IngestReport
 from ria.settings import Settings
 
 __all__ = [

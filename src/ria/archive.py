@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
 from ria.catalog.schema import instance, series
-from ria.ingest import Ingestor, IngestReport
-from ria.ingest.pipeline import ProgressCallback
+from ria.ingestion import Ingestor, IngestReport
+from ria.ingestion.pipeline import ProgressCallback
 from ria.settings import Settings
 from ria.storage import BlobStore, LocalBlobStore
 

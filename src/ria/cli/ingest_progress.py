@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ria.archive import Archive
 from ria.catalog.records import WriteResult
-from ria.ingest import IngestReport, iter_sources
+from ria.ingestion import IngestReport, iter_sources
 
 
 def ingest_with_progress(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ria.catalog.records import InstanceRecord
 from ria.dicom.header import read_instance_header
 from ria.errors import InvalidDicomError, RiaError
-from ria.ingest.sources import SourceItem, open_source
+from ria.ingestion.sources import SourceItem, open_source
 from ria.storage.base import BlobStore
 
 __all__ = ["Rejection", "prepare_chunk"]

@@ -28,9 +28,9 @@ from pathlib import Path
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
 from ria.catalog.writer import CatalogWriter
 from ria.errors import InvalidParameterError
-from ria.ingest.report import IngestReport, ReportWriter
-from ria.ingest.sources import SourceItem, iter_sources
-from ria.ingest.worker import Rejection, prepare_chunk
+from ria.ingestion.report import IngestReport, ReportWriter
+from ria.ingestion.sources import SourceItem, iter_sources
+from ria.ingestion.worker import Rejection, prepare_chunk
 from ria.storage.base import BlobStore
 
 __all__ = ["Ingestor", "ProgressCallback", "validate_collection_name"]
