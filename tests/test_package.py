@@ -18,7 +18,14 @@ def test_top_level_ingest_function(tmp_path: Path, corpus: Corpus) -> None:
 
 
 def test_subpackages_import_without_shadowing() -> None:
-    for name in ("ingestion.pipeline", "catalog.writer", "storage.local", "dicom.header", "api.app", "cli.main"):
+    for name in (
+        "ingestion.pipeline",
+        "catalog.writer",
+        "storage.local",
+        "dicom.header",
+        "api.app",
+        "cli.main",
+    ):
         assert importlib.import_module(f"ria.{name}").__name__ == f"ria.{name}"
 
 

@@ -169,9 +169,8 @@ class Archive:
 
 
 def _mtime(store: LocalBlobStore, key: str) -> float:
-    path: Path = store.root / "objects" / key[:2] / key[2:4] / key
     try:
-        return path.stat().st_mtime
+        return store.path(key).stat().st_mtime
     except FileNotFoundError:
         return 0.0
 

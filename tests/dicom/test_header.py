@@ -33,9 +33,44 @@ def _independent(path: Path) -> pydicom.Dataset:
         return pydicom.dcmread(path)
 
 
-@pytest.mark.parametrize("name", REAL_FILES)
-def test_header_matches_a_full_pydicom_read(name: str) -> None:
-    path = find_test_file(name)
+CHARSET_FILES = sorted(
+    p.name
+    for p in (Path(pydicom.data.__file__).parent / "charset_files").glob("chr*.dcm")
+    if "SQ" not in p.name
+)
+TEXT_FIELDS = {
+    "patient_name": "PatientName",
+    "patient_sex": "PatientSex",
+    "patient_age": "PatientAge",
+    "ethnic_group": "EthnicGroup",
+    "study_description": "StudyDescription",
+    "study_id": "StudyID",
+    "accession_number": "AccessionNumber",
+    "modality": "Modality",
+    "protocol_name": "ProtocolName",
+    "series_description": "SeriesDescription",
+    "body_part_examined": "BodyPartExamined",
+    "manufacturer": "Manufacturer",
+    "manufacturer_model_name": "ManufacturerModelName",
+    "software_versions": "SoftwareVersions",
+}
+
+
+def _pydicom_text(ds: pydicom.Dataset, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    text = "\\".join(str(v) for v in value) if isinstance(value, pydicom.multival.MultiValue) else str(value)
+    return text.strip(" \x00") or None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [find_test_file(n) for n in REAL_FILES]
+    + [Path(pydicom.data.__file__).parent / "charset_files" / n for n in CHARSET_FILES],
+    ids=lambda p: p.name,
+)
+def test_header_matches_a_full_pydicom_read(path: Path) -> None:
     ds = _independent(path)
     header = read_instance_header(path)
     assert header.sop_instance_uid == ds.SOPInstanceUID
@@ -43,13 +78,23 @@ def test_header_matches_a_full_pydicom_read(name: str) -> None:
     assert header.study_instance_uid == ds.StudyInstanceUID
     assert header.series_instance_uid == ds.SeriesInstanceUID
     assert header.patient_id == ds.PatientID
-    assert header.modality == ds.Modality
     assert header.transfer_syntax_uid == ds.file_meta.TransferSyntaxUID
-    if "InstanceNumber" in ds and ds.InstanceNumber not in (None, ""):
+    for field, keyword in TEXT_FIELDS.items():
+        assert getattr(header, field) == _pydicom_text(ds, keyword), keyword
+    if ds.get("InstanceNumber") not in (None, ""):
         assert header.instance_number == int(ds.InstanceNumber)
-    if ds.get("StudyDate"):
-        text = str(ds.StudyDate)
-        assert header.study_date == dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    if ds.get("SeriesNumber") not in (None, ""):
+        assert header.series_number == int(ds.SeriesNumber)
+    for field, keyword in (("study_date", "StudyDate"), ("series_date", "SeriesDate")):
+        text = str(ds.get(keyword) or "")
+        expected = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])) if len(text) >= 8 else None
+        assert getattr(header, field) == expected, keyword
+
+
+def test_non_latin_names_are_decoded_as_pydicom_decodes_them() -> None:
+    folder = Path(pydicom.data.__file__).parent / "charset_files"
+    assert read_instance_header(folder / "chrX1.dcm").patient_name == "Wang^XiaoDong=王^小東"
+    assert read_instance_header(folder / "chrH31.dcm").patient_name == "Yamada^Tarou=山田^太郎=やまだ^たろう"
 
 
 def test_ct_small_known_values() -> None:

@@ -66,7 +66,7 @@ def _assert_consistent(url: str, blob_root: Path) -> set[str]:
     engine.dispose()
     per_series: dict[int, list[int]] = {}
     for series_pk, key, size, sha in rows:
-        path = blob_root / "objects" / key[:2] / key[2:4] / key
+        path = blob_root / "objects" / key[:2] / key
         assert path.is_file(), f"row for blob {key} has no file"
         data = path.read_bytes()
         assert len(data) == size

@@ -1,4 +1,4 @@
-"""A blob store in a local folder: ``objects/ab/cd/<sha256>``, staged under ``staging/``."""
+"""A blob store in a local folder: ``objects/ab/<sha256>``, staged under ``staging/``."""
 
 from __future__ import annotations
 
@@ -36,9 +36,14 @@ class LocalBlobStore:
     def __reduce__(self) -> tuple[type[LocalBlobStore], tuple[str]]:
         return (LocalBlobStore, (str(self.root),))
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """Where the object with ``key`` lives (``objects/<first two hex digits>/<key>``).
+
+        One level of 256 folders: few enough that creating them costs nothing,
+        and ext4/xfs index large folders, so millions of objects stay fast.
+        """
         validate_key(key)
-        return self._objects / key[:2] / key[2:4] / key
+        return self._objects / key[:2] / key
 
     def stage(self, stream: BinaryIO) -> StagedBlob:
         digest = hashlib.sha256()
@@ -59,15 +64,23 @@ class LocalBlobStore:
         return StagedBlob(path=path, size=size, sha256=digest.hexdigest())
 
     def commit(self, staged: StagedBlob) -> BlobInfo:
-        target = self._path(staged.sha256)
+        target = self.path(staged.sha256)
         try:
-            if target.exists() and target.stat().st_size == staged.size:
+            try:
+                present = os.stat(target).st_size == staged.size
+            except FileNotFoundError:
+                present = False
+            if present:
                 staged.path.unlink(missing_ok=True)
+                os.utime(target)  # a fresh mtime keeps `gc` from collecting it mid-ingest
             else:
                 # A same-key object of the wrong size can only be the remains of a
                 # power loss before sync; the staged copy replaces it.
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged.path, target)
+                try:
+                    os.replace(staged.path, target)
+                except FileNotFoundError:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged.path, target)
         except OSError as exc:
             raise StorageError(f"could not commit blob {staged.sha256}: {exc.strerror or exc}") from exc
         return BlobInfo(key=staged.sha256, size=staged.size, sha256=staged.sha256)
@@ -80,7 +93,7 @@ class LocalBlobStore:
 
     def open(self, key: str) -> BinaryIO:
         try:
-            return open(self._path(key), "rb")
+            return open(self.path(key), "rb")
         except FileNotFoundError:
             raise NotFoundError(f"blob {key} is not in the store", key=key) from None
 
@@ -107,24 +120,22 @@ class LocalBlobStore:
             return handle.read()
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return self.path(key).is_file()
 
     def size(self, key: str) -> int:
         try:
-            return self._path(key).stat().st_size
+            return self.path(key).stat().st_size
         except FileNotFoundError:
             raise NotFoundError(f"blob {key} is not in the store", key=key) from None
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)
 
     def iter_keys(self) -> Iterator[str]:
-        for first in sorted(self._objects.iterdir()):
-            if not first.is_dir():
-                continue
-            for second in sorted(first.iterdir()):
-                for item in second.iterdir():
-                    if item.is_file() and len(item.name) == 64:
+        for folder in sorted(self._objects.iterdir()):
+            if folder.is_dir():
+                for item in folder.iterdir():
+                    if len(item.name) == 64 and item.is_file():
                         yield item.name
 
     def sync(self) -> None:
