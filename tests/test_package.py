@@ -21,7 +21,7 @@ def test_subpackages_import_without_shadowing() -> None:
     for name in (
         "ingestion.pipeline",
         "catalog.writer",
-        "storage.local",
+        "storage.pack",
         "dicom.header",
         "api.app",
         "cli.main",

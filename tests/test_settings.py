@@ -55,3 +55,10 @@ def test_explicit_values_beat_the_environment() -> None:
 def test_bad_values_are_configuration_errors(env: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env(env)
+
+
+def test_blob_store_setting() -> None:
+    assert Settings.from_env({}).blob_store is None
+    assert Settings.from_env({"RIA_BLOB_STORE": "Files"}).blob_store == "files"
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"RIA_BLOB_STORE": "s3"})

@@ -6,7 +6,6 @@ It owns the catalogue engine and the blob store, built once from a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from os import PathLike
@@ -20,7 +19,7 @@ from ria.catalog.schema import instance, series
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
 from ria.settings import Settings
-from ria.storage import BlobStore, LocalBlobStore
+from ria.storage import BlobStore, open_blob_store
 
 __all__ = ["Archive", "ConsistencyReport", "open_archive"]
 
@@ -59,7 +58,11 @@ class Archive:
         self.engine = create_catalog_engine(settings.catalog_url)
         if migrate:
             upgrade_schema(self.engine)
-        self.store: BlobStore = store if store is not None else LocalBlobStore(settings.blob_dir)
+        self.store: BlobStore = (
+            store
+            if store is not None
+            else open_blob_store(settings.blob_store, settings.blob_dir, durable=settings.fsync)
+        )
         self.catalog = Catalog(self.engine)
 
     def __enter__(self) -> Archive:
@@ -71,6 +74,9 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        close_store = getattr(self.store, "close", None)
+        if callable(close_store):
+            close_store()
         self.engine.dispose()
 
     def writer(self) -> CatalogWriter:
@@ -148,31 +154,21 @@ class Archive:
         report.orphan_blobs = sum(1 for key in self.store.iter_keys() if key not in referenced)
         return report
 
-    def collect_garbage(self, *, grace_seconds: float = 3600.0) -> int:
-        """Delete blobs no row references (older than ``grace_seconds``) and stale staging files.
+    def collect_garbage(self, *, grace_seconds: float = 3600.0) -> tuple[int, int]:
+        """Delete objects no row references and reclaim their space; return (objects, bytes).
 
-        The grace period protects blobs that a running ingest has committed but
-        whose rows are not committed yet.
+        Objects younger than ``grace_seconds`` are spared: a running ingest may
+        have committed them without having committed their rows yet. Stale
+        staging files go too.
         """
         removed = self.store.clear_staging(grace_seconds)
         with self.engine.connect() as conn:
             referenced = set(conn.execute(select(instance.c.blob_key).distinct()).scalars())
-        cutoff = time.time() - grace_seconds
         for key in list(self.store.iter_keys()):
-            if key in referenced:
-                continue
-            if isinstance(self.store, LocalBlobStore) and _mtime(self.store, key) > cutoff:
-                continue
-            self.store.delete(key)
-            removed += 1
-        return removed
-
-
-def _mtime(store: LocalBlobStore, key: str) -> float:
-    try:
-        return store.path(key).stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+            if key not in referenced and self.store.age(key) >= grace_seconds:
+                self.store.delete(key)
+                removed += 1
+        return removed, self.store.compact()
 
 
 def open_archive(data_dir: str | PathLike[str] | None = None, **settings: object) -> Archive:

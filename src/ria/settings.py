@@ -31,8 +31,11 @@ class Settings:
         database_url: SQLAlchemy URL of the catalogue; ``None`` means SQLite inside ``data_dir``.
         workers: processes that parse DICOM headers in parallel during ingest.
         batch_size: instances written to the catalogue per transaction.
-        fsync: make blobs durable (``os.sync``) before the rows that reference them commit;
+        fsync: make blobs durable before the rows that reference them commit;
             turn off only for throw-away archives.
+        blob_store: ``pack`` (objects appended to pack files: fast ingest, the default for
+            a new archive) or ``files`` (one file per object under ``blobs/objects``);
+            ``None`` reopens an existing archive with the kind it was created with.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -40,6 +43,7 @@ class Settings:
     workers: int = field(default_factory=_default_workers)
     batch_size: int = 500
     fsync: bool = True
+    blob_store: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -47,6 +51,8 @@ class Settings:
             raise ConfigurationError(f"workers must be at least 1, got {self.workers}")
         if self.batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.blob_store not in (None, "pack", "files"):
+            raise ConfigurationError(f"blob store must be 'pack' or 'files', got {self.blob_store!r}")
         if self.database_url is not None and "://" not in self.database_url:
             raise ConfigurationError(
                 f"database URL {self.database_url!r} is not a URL; "
@@ -78,7 +84,7 @@ class Settings:
         """Settings from ``RIA_*`` environment variables, then explicit overrides.
 
         Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,
-        ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``).
+        ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``), ``RIA_BLOB_STORE`` (``pack``/``files``).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -92,6 +98,8 @@ class Settings:
                     values[name] = int(env[key])
                 except ValueError:
                     raise ConfigurationError(f"{key} must be an integer, got {env[key]!r}") from None
+        if env.get("RIA_BLOB_STORE"):
+            values["blob_store"] = env["RIA_BLOB_STORE"].strip().lower()
         if env.get("RIA_FSYNC"):
             values["fsync"] = env["RIA_FSYNC"].strip().lower() not in {"0", "false", "no", "off"}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -99,9 +99,19 @@ def test_default_data_dir_is_ria_data_in_the_working_folder(tmp_path: Path, corp
 def test_check_finds_a_missing_blob(tmp_path: Path, corpus: Corpus) -> None:
     ria("ingest", str(corpus.root), "-c", "TCGA-LUAD", "--data-dir", str(tmp_path))
     assert ria("check", "--data-dir", str(tmp_path)).returncode == 0
+    for pack in (tmp_path / "blobs" / "packs").glob("*.pack"):
+        pack.unlink()
+    result = ria("check", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert f"missing blobs: {len(corpus.files)}" in result.stdout
+
+
+def test_check_finds_a_missing_file_in_the_files_store(tmp_path: Path, corpus: Corpus) -> None:
+    env = {**os.environ, "RIA_BLOB_STORE": "files"}
+    ria("ingest", str(corpus.root), "-c", "TCGA-LUAD", "--data-dir", str(tmp_path), env=env)
     victim = next(p for p in (tmp_path / "blobs" / "objects").rglob("*") if p.is_file())
     victim.unlink()
-    result = ria("check", "--data-dir", str(tmp_path))
+    result = ria("check", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 1
     assert "missing blobs: 1" in result.stdout
 

@@ -198,8 +198,8 @@ def gc(
 ) -> None:
     """Delete blobs that no catalogue row references (left by interrupted ingests)."""
     with Archive(build_settings(data_dir, database_url)) as archive:
-        removed = archive.collect_garbage(grace_seconds=grace_seconds)
-    out.print(f"removed {removed} unreferenced files")
+        removed, reclaimed = archive.collect_garbage(grace_seconds=grace_seconds)
+    out.print(f"removed {removed} unreferenced objects; reclaimed {reclaimed / 1e6:.1f} MB")
 
 
 def _serve(archive: Archive, host: str, port: int) -> None:

@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import pydicom
 from pydicom.datadict import tag_for_keyword
@@ -184,33 +184,41 @@ def _check_complete(ds: Dataset, file_size: int) -> None:
         )
 
 
-def read_instance_header(path: Path | str) -> InstanceHeader:
-    """Parse ``path`` (a Part 10 file) and return its :class:`InstanceHeader`.
+def read_instance_header(source: Path | str | BinaryIO) -> InstanceHeader:
+    """Parse a Part 10 file (a path, or a seekable binary stream) into an :class:`InstanceHeader`.
+
+    Large values (pixel data) are skipped, not read, when ``source`` is a file on
+    disk; in-memory streams are parsed where they are.
 
     Raises:
         InvalidDicomError: not DICOM, no Part 10 header, truncated, or missing UIDs.
     """
-    path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            file_size = os.fstat(handle.fileno()).st_size
-            head = handle.read(PREAMBLE_LENGTH + 4)
-            if len(head) < PREAMBLE_LENGTH + 4 or head[PREAMBLE_LENGTH:] != b"DICM":
-                if file_size == 0:
-                    raise InvalidDicomError("empty file")
-                raise InvalidDicomError(
-                    "not a DICOM Part 10 file: no 'DICM' marker after the 128-byte preamble"
-                )
-            handle.seek(0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = pydicom.dcmread(handle, defer_size=_DEFER_SIZE)
-                _check_complete(ds, file_size)
-                return _header(ds)
+        if isinstance(source, str | os.PathLike):
+            with open(source, "rb") as handle:
+                return _read(handle)
+        return _read(source)
     except InvalidDicomError:
         raise
     except Exception as exc:  # pydicom raises many types on malformed input
         raise InvalidDicomError(f"unreadable DICOM: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def _read(handle: BinaryIO) -> InstanceHeader:
+    file_size = handle.seek(0, os.SEEK_END)
+    handle.seek(0)
+    head = handle.read(PREAMBLE_LENGTH + 4)
+    if len(head) < PREAMBLE_LENGTH + 4 or head[PREAMBLE_LENGTH:] != b"DICM":
+        if file_size == 0:
+            raise InvalidDicomError("empty file")
+        raise InvalidDicomError("not a DICOM Part 10 file: no 'DICM' marker after the 128-byte preamble")
+    handle.seek(0)
+    on_disk = isinstance(getattr(handle, "name", None), str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(handle, defer_size=_DEFER_SIZE if on_disk else None)
+        _check_complete(ds, file_size)
+        return _header(ds)
 
 
 def _header(ds: Dataset) -> InstanceHeader:

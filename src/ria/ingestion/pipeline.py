@@ -18,6 +18,7 @@ import itertools
 import logging
 import multiprocessing
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -145,8 +146,13 @@ class Ingestor:
             for chunk in _chunked(itertools.chain(head, items), CHUNK_SIZE):
                 yield from prepare_chunk(self._store, chunk)
             return
-        context = multiprocessing.get_context("forkserver")
-        max_in_flight = self._workers * 4
+        # fork is fastest and needs no importable __main__ (scripts on stdin, -c);
+        # it is only safe while this is the sole thread, so servers and notebooks
+        # (which run threads) get forkserver instead.
+        method = "fork" if threading.active_count() == 1 else "forkserver"
+        context = multiprocessing.get_context(method)
+        # Enough queued work that workers keep going while this process writes a batch.
+        max_in_flight = max(self._workers * 4, 2 * self._batch_size // CHUNK_SIZE)
         with ProcessPoolExecutor(max_workers=self._workers, mp_context=context) as pool:
             pending: deque[Future[list[InstanceRecord | Rejection]]] = deque()
             try:

@@ -38,13 +38,13 @@ def _prepare(
     except (OSError, zipfile.BadZipFile, RiaError) as exc:
         return Rejection(item.display, f"unreadable: {exc}")
     try:
-        header = read_instance_header(staged.path)
+        with staged.open() as readable:
+            header = read_instance_header(readable)
     except InvalidDicomError as exc:
         reason = exc.message
-        if staged.size >= 4:
-            with open(staged.path, "rb") as handle:
-                if handle.read(4) == _ZIP_MAGIC:
-                    reason = "a zip archive without a .zip name; rename it to ingest its contents"
+        with staged.open() as readable:
+            if readable.read(4) == _ZIP_MAGIC:
+                reason = "a zip archive without a .zip name; rename it to ingest its contents"
         store.discard(staged)
         return Rejection(item.display, reason)
     except BaseException:
@@ -55,10 +55,16 @@ def _prepare(
 
 
 def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:
-    """Stage, parse and commit each item's bytes; one result per item, in order."""
+    """Stage, parse and commit each item's bytes; one result per item, in order.
+
+    The chunk's objects are flushed (visible to the catalogue writer's process,
+    and durable if the store is) before the results are returned.
+    """
     archives: dict[str, zipfile.ZipFile] = {}
     try:
-        return [_prepare(item, store, archives) for item in items]
+        results = [_prepare(item, store, archives) for item in items]
+        store.flush()
+        return results
     finally:
         for archive in archives.values():
             archive.close()

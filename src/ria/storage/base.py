@@ -3,22 +3,31 @@
 Objects are addressed by the SHA-256 of their content, never by a UID or a file
 name supplied by a sender, so no untrusted string ever becomes a path or an
 object key. Writes go through two steps — :meth:`BlobStore.stage` then
-:meth:`BlobStore.commit` — so ingest can read and validate a file *before* it
-becomes visible, and so a crash leaves at worst a stray staging file or an
+:meth:`BlobStore.commit` — so ingest can read and validate an object *before*
+it becomes visible, and so a crash leaves at worst stray staging data or an
 unreferenced object, never a half-written one under a real key.
+
+Visibility and durability are explicit, because batching them is what makes
+ingest fast: :meth:`BlobStore.flush` publishes what this process committed to
+other processes, and :meth:`BlobStore.sync` is the barrier the catalogue
+crosses before it commits rows that reference new objects.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from ria.errors import InvalidParameterError
+from ria.errors import InvalidParameterError, StorageError
 
-__all__ = ["CHUNK_SIZE", "BlobInfo", "BlobStore", "StagedBlob", "validate_key"]
+__all__ = ["CHUNK_SIZE", "BlobInfo", "BlobStore", "StagedBlob", "spool", "validate_key"]
 
 CHUNK_SIZE = 1 << 20
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -46,32 +55,107 @@ class BlobInfo:
 
 @dataclass(frozen=True)
 class StagedBlob:
-    """Bytes written to local staging, hashed, not yet visible under their key.
+    """Bytes hashed and held back, not yet visible under their key.
 
-    ``path`` is a local file the caller may read (e.g. to parse a DICOM header)
-    until it commits or discards the blob.
+    Small objects are held in memory (``data``); larger ones in a local staging
+    file (``path``). Either way :meth:`open` reads them back, e.g. to parse a
+    DICOM header, until the blob is committed or discarded.
     """
 
-    path: Path
     size: int
     sha256: str
+    data: bytes | None = None
+    path: Path | None = None
 
     @property
     def key(self) -> str:
         return self.sha256
 
+    def open(self) -> BinaryIO:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        if self.path is None:
+            raise StorageError("staged blob has neither data nor a staging file")
+        return open(self.path, "rb")
+
+    def release(self) -> None:
+        """Remove the staging file, if any."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
+    """Hash ``stream``; keep it in memory up to ``memory_limit`` bytes, else in ``staging``.
+
+    Memory stays bounded by ``memory_limit + CHUNK_SIZE`` whatever the stream's size.
+    """
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    held = 0
+    while held <= memory_limit:
+        chunk = stream.read(CHUNK_SIZE)
+        if not chunk:
+            data = b"".join(parts)
+            return StagedBlob(size=len(data), sha256=digest.hexdigest(), data=data)
+        digest.update(chunk)
+        parts.append(chunk)
+        held += len(chunk)
+    path = staging / f"{uuid.uuid4().hex}.part"
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            for part in parts:
+                out.write(part)
+                size += len(part)
+            parts.clear()
+            while chunk := stream.read(CHUNK_SIZE):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise StorageError(f"could not stage blob: {exc.strerror or exc}") from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StagedBlob(size=size, sha256=digest.hexdigest(), path=path)
+
+
+def clear_stale(staging: Path, older_than_seconds: float, now: float) -> int:
+    """Remove ``*.part`` files older than the cut-off; return how many."""
+    removed = 0
+    for item in staging.glob("*.part"):
+        try:
+            if item.stat().st_mtime < now - older_than_seconds:
+                item.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
 
 @runtime_checkable
 class BlobStore(Protocol):
-    """Content-addressed object storage. Implementations must be picklable
-    (ingest workers receive the store) and safe to use from several processes."""
+    """Content-addressed object storage.
+
+    Implementations must be picklable (ingest workers receive the store; each
+    process gets its own handles) and safe to use from several processes.
+    """
 
     def stage(self, stream: BinaryIO) -> StagedBlob:
-        """Copy ``stream`` to local staging in bounded memory, hashing as it goes."""
+        """Hash ``stream`` into staging in bounded memory."""
         ...
 
     def commit(self, staged: StagedBlob) -> BlobInfo:
-        """Make a staged blob visible under its key (atomic; idempotent if it exists)."""
+        """Store a staged blob under its key (idempotent if the key exists)."""
         ...
 
     def discard(self, staged: StagedBlob) -> None:
@@ -79,11 +163,19 @@ class BlobStore(Protocol):
         ...
 
     def put(self, stream: BinaryIO) -> BlobInfo:
-        """Stage and commit in one step."""
+        """Stage, commit and flush in one step."""
+        ...
+
+    def flush(self) -> None:
+        """Make every object this process committed visible to other processes (and durable if configured)."""
+        ...
+
+    def sync(self) -> None:
+        """Barrier before the catalogue commits rows referencing objects committed by any process."""
         ...
 
     def open(self, key: str) -> BinaryIO:
-        """A readable, seekable binary file for the object."""
+        """A readable, seekable binary file holding exactly the object."""
         ...
 
     def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -98,6 +190,10 @@ class BlobStore(Protocol):
 
     def size(self, key: str) -> int: ...
 
+    def age(self, key: str) -> float:
+        """Seconds since the object was last committed (``gc`` spares young objects)."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
         ...
@@ -106,10 +202,10 @@ class BlobStore(Protocol):
         """Every committed key, in no particular order."""
         ...
 
-    def sync(self) -> None:
-        """Make every committed object durable before the catalogue references it."""
-        ...
-
     def clear_staging(self, older_than_seconds: float = 3600.0) -> int:
         """Remove stale staging files left by crashed writers; return how many."""
+        ...
+
+    def compact(self) -> int:
+        """Reclaim space held by deleted objects; return bytes reclaimed."""
         ...

@@ -1,40 +1,47 @@
-"""A blob store in a local folder: ``objects/ab/<sha256>``, staged under ``staging/``."""
+"""A blob store with one file per object: ``objects/ab/<sha256>``, staged under ``staging/``.
+
+Simple to inspect, back up and rsync, and the shape an S3-style store mirrors.
+Creating a file per object is what limits its ingest rate on most file
+systems; :class:`~ria.storage.pack.PackBlobStore` (the default) avoids that.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ria.errors import NotFoundError, StorageError
-from ria.storage.base import CHUNK_SIZE, BlobInfo, StagedBlob, validate_key
+from ria.storage.base import CHUNK_SIZE, BlobInfo, StagedBlob, clear_stale, spool, validate_key
 
-__all__ = ["LocalBlobStore"]
+__all__ = ["FileBlobStore"]
 
 
-class LocalBlobStore:
+class FileBlobStore:
     """Content-addressed files under ``root``.
 
     Staging and objects share one file system, so commit is a single atomic
-    ``os.replace``. Readers never see a partial object.
+    ``os.replace``: readers never see a partial object. With ``durable`` the
+    :meth:`sync` barrier flushes the file system before the catalogue commits.
     """
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, durable: bool = True, memory_limit: int = 4 << 20) -> None:
         self.root = Path(root)
+        self.durable = durable
+        self.memory_limit = memory_limit
         self._objects = self.root / "objects"
         self._staging = self.root / "staging"
         self._objects.mkdir(parents=True, exist_ok=True)
         self._staging.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
-        return f"LocalBlobStore({str(self.root)!r})"
+        return f"FileBlobStore({str(self.root)!r})"
 
-    def __reduce__(self) -> tuple[type[LocalBlobStore], tuple[str]]:
-        return (LocalBlobStore, (str(self.root),))
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (str(self.root), self.durable, self.memory_limit))
 
     def path(self, key: str) -> Path:
         """Where the object with ``key`` lives (``objects/<first two hex digits>/<key>``).
@@ -46,22 +53,7 @@ class LocalBlobStore:
         return self._objects / key[:2] / key
 
     def stage(self, stream: BinaryIO) -> StagedBlob:
-        digest = hashlib.sha256()
-        size = 0
-        path = self._staging / f"{uuid.uuid4().hex}.part"
-        try:
-            with open(path, "wb") as out:
-                while chunk := stream.read(CHUNK_SIZE):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            raise StorageError(f"could not stage blob: {exc.strerror or exc}") from exc
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return StagedBlob(path=path, size=size, sha256=digest.hexdigest())
+        return spool(stream, self._staging, self.memory_limit)
 
     def commit(self, staged: StagedBlob) -> BlobInfo:
         target = self.path(staged.sha256)
@@ -71,25 +63,39 @@ class LocalBlobStore:
             except FileNotFoundError:
                 present = False
             if present:
-                staged.path.unlink(missing_ok=True)
+                staged.release()
                 os.utime(target)  # a fresh mtime keeps `gc` from collecting it mid-ingest
             else:
                 # A same-key object of the wrong size can only be the remains of a
                 # power loss before sync; the staged copy replaces it.
+                source = staged.path or self._write_staging(staged)
                 try:
-                    os.replace(staged.path, target)
+                    os.replace(source, target)
                 except FileNotFoundError:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(staged.path, target)
+                    os.replace(source, target)
         except OSError as exc:
             raise StorageError(f"could not commit blob {staged.sha256}: {exc.strerror or exc}") from exc
         return BlobInfo(key=staged.sha256, size=staged.size, sha256=staged.sha256)
 
+    def _write_staging(self, staged: StagedBlob) -> Path:
+        path = self._staging / f"{uuid.uuid4().hex}.part"
+        with open(path, "wb") as out:
+            out.write(staged.data or b"")
+        return path
+
     def discard(self, staged: StagedBlob) -> None:
-        staged.path.unlink(missing_ok=True)
+        staged.release()
 
     def put(self, stream: BinaryIO) -> BlobInfo:
         return self.commit(self.stage(stream))
+
+    def flush(self) -> None:
+        """Nothing to do: a committed file is visible as soon as it is renamed."""
+
+    def sync(self) -> None:
+        if self.durable:
+            os.sync()
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -128,6 +134,12 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise NotFoundError(f"blob {key} is not in the store", key=key) from None
 
+    def age(self, key: str) -> float:
+        try:
+            return time.time() - self.path(key).stat().st_mtime
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {key} is not in the store", key=key) from None
+
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
@@ -138,17 +150,13 @@ class LocalBlobStore:
                     if len(item.name) == 64 and item.is_file():
                         yield item.name
 
-    def sync(self) -> None:
-        os.sync()
-
     def clear_staging(self, older_than_seconds: float = 3600.0) -> int:
-        cutoff = time.time() - older_than_seconds
-        removed = 0
-        for item in self._staging.glob("*.part"):
-            try:
-                if item.stat().st_mtime < cutoff:
-                    item.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+        return clear_stale(self._staging, older_than_seconds, time.time())
+
+    def compact(self) -> int:
+        """Nothing to do: deleting a file frees its space."""
+        return 0
+
+
+def _rebuild(root: str, durable: bool, memory_limit: int) -> FileBlobStore:
+    return FileBlobStore(root, durable=durable, memory_limit=memory_limit)
