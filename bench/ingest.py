@@ -58,7 +58,8 @@ ORTHANC_START_TIMEOUT = 60.0
 ORTHANC_STOP_TIMEOUT = 30.0
 RIA_TIMEOUT = 3600.0
 HTTP_TIMEOUT = 120.0
-DEFAULT_ORTHANC_CLIENTS = 4
+QUIET_LIMIT = 0.25  # cores busy before a timed phase above which the run is flagged
+DEFAULT_ORTHANC_CLIENTS = 16  # 8-32 measured equal within noise here, 2-4 about 20% slower
 
 
 class BenchError(Exception):
@@ -71,6 +72,7 @@ class Result:
     instances: int
     seconds: float
     bytes: int
+    cpu_note: str = ""
 
     @property
     def rate(self) -> float:
@@ -99,6 +101,40 @@ def _run_ria(args: Sequence[str], timeout: float = RIA_TIMEOUT) -> subprocess.Co
     return proc
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    # cpu user nice system idle iowait irq softirq steal ...
+    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_note(before: float | None, after: float | None, seconds: float) -> str:
+    if before is None or after is None or seconds <= 0:
+        return "machine CPU: not measured"
+    busy = after - before
+    return f"machine CPU {busy:.1f} core-s ({busy / seconds:.2f} of {os.cpu_count()} cores busy)"
+
+
+def check_quiet(sample_seconds: float = 1.0, limit: float = QUIET_LIMIT) -> None:
+    """Warn when something else is using the CPU right before a timed phase."""
+    before = machine_busy_seconds()
+    time.sleep(sample_seconds)
+    after = machine_busy_seconds()
+    if before is None or after is None:
+        return
+    busy = (after - before) / sample_seconds
+    if busy > limit:
+        print(
+            f"  WARNING: the machine was already {busy:.2f} cores busy before this phase; "
+            "other work is competing and the figures below are not reliable"
+        )
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.dcm") if p.is_file())
 
@@ -106,6 +142,8 @@ def _files(folder: Path) -> list[Path]:
 def bench_ria(corpus: CorpusInfo, data_dir: Path, workers: int | None) -> Result:
     extra = ["--workers", str(workers)] if workers else []
     reports: list[dict[str, Any]] = []
+    check_quiet()
+    busy_before = machine_busy_seconds()
     started = time.perf_counter()
     for name, folder in sorted(corpus.folders.items()):
         proc = _run_ria(
@@ -113,6 +151,10 @@ def bench_ria(corpus: CorpusInfo, data_dir: Path, workers: int | None) -> Result
         )
         reports.append(json.loads(proc.stdout))
     seconds = time.perf_counter() - started
+    # Whole-machine figure: ria's parse workers are grandchildren (forkserver), whose CPU
+    # time getrusage(RUSAGE_CHILDREN) does not see.
+    cpu_note = _busy_note(busy_before, machine_busy_seconds(), seconds)
+    print(f"  {cpu_note}")
 
     inner = sum(float(r["seconds"]) for r in reports)
     print(f"  ria ingest pipeline time (its own report, start-up excluded): {inner:.1f} s")
@@ -128,7 +170,7 @@ def bench_ria(corpus: CorpusInfo, data_dir: Path, workers: int | None) -> Result
     if counts != expected or sorted(row["name"] for row in rows) != sorted(corpus.folders):
         raise BenchError(f"Ria catalogue does not match the corpus: got {counts} {rows}, expected {expected}")
     print(f"  verified: ria collections list --json = {counts}")
-    return Result("Ria", counts["instances"], seconds, counts["bytes"])
+    return Result("Ria", counts["instances"], seconds, counts["bytes"], cpu_note)
 
 
 def find_orthanc(explicit: str | None) -> Path:
@@ -190,7 +232,9 @@ class Orthanc:
         last_error = ""
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BenchError(f"Orthanc exited with {self.process.returncode}; see {self.log_path}")
+                self._log.flush()
+                tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise BenchError(f"Orthanc exited with {self.process.returncode}; its log ends:\n{tail}")
             try:
                 response = requests.get(f"{self.url}/system", timeout=2)
                 if response.status_code == 200:
@@ -207,6 +251,14 @@ class Orthanc:
         response.raise_for_status()
         stats: dict[str, Any] = response.json()
         return stats
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the Orthanc process has used so far (Linux only)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         try:
@@ -259,9 +311,23 @@ def bench_orthanc(corpus: CorpusInfo, executable: Path, work: Path, clients: int
             f"  Orthanc {system.get('Version', '?')} (DB schema {system.get('DatabaseVersion', '?')}) "
             f"at {orthanc.url}, {clients} concurrent HTTP clients; config {orthanc.config_path}"
         )
+        check_quiet()
+        server_before = orthanc.cpu_seconds()
+        client_before = os.times()
+        busy_before = machine_busy_seconds()
         started = time.perf_counter()
         failures = _upload(f"{orthanc.url}/instances", files, clients)
         seconds = time.perf_counter() - started
+        client_after = os.times()
+        server_after = orthanc.cpu_seconds()
+        busy_after = machine_busy_seconds()
+        client = (client_after.user - client_before.user) + (client_after.system - client_before.system)
+        server = server_after - server_before if server_after is not None and server_before is not None else 0
+        cpu_note = (
+            f"{_busy_note(busy_before, busy_after, seconds)}: {server:.1f} s in Orthanc, "
+            f"{client:.1f} s in the Python HTTP clients"
+        )
+        print(f"  {cpu_note}")
         if failures:
             shown = "\n    ".join(failures[:10])
             raise BenchError(f"{len(failures)} of {len(files)} uploads failed, e.g.:\n    {shown}")
@@ -275,7 +341,7 @@ def bench_orthanc(corpus: CorpusInfo, executable: Path, work: Path, clients: int
         )
     finally:
         orthanc.stop()
-    return Result("Orthanc", corpus.instances, seconds, corpus.bytes)
+    return Result("Orthanc", corpus.instances, seconds, corpus.bytes, cpu_note)
 
 
 def _table(results: Sequence[Result]) -> str:
@@ -292,6 +358,31 @@ def _orthanc_version(executable: Path) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     return out.stdout.splitlines()[0] if out.stdout else "?"
+
+
+def _ria_source_state() -> str:
+    """Where the ria being measured comes from: its git commit, and whether src/ has local changes."""
+    import ria
+
+    package = Path(ria.__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"from {package}"
+    return f"from {package} at commit {head}" + (" with uncommitted changes" if dirty else "")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -336,6 +427,7 @@ def run(args: argparse.Namespace) -> int:
         f"  python {platform.python_version()}, ria {version('ria')}, {_orthanc_version(orthanc)}, "
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}"
     )
+    print(f"  ria {_ria_source_state()}")
     with _workspace(args.keep) as space:
         started = time.perf_counter()
         corpus = generate_corpus(space / "corpus", args.instances)
@@ -365,6 +457,8 @@ def run(args: argparse.Namespace) -> int:
         print(_table([ria, result]))
         ratio = ria.rate / result.rate if result.rate else float("inf")
         print(f"Ria/Orthanc: {ratio:.2f}x (instances/s)")
+        for r in (ria, result):
+            print(f"{r.system}: {r.cpu_note}")
     return 0
 
 
@@ -372,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return run(args)
-    except BenchError as exc:
+    except (BenchError, subprocess.TimeoutExpired) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
 
