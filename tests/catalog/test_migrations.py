@@ -19,6 +19,17 @@ def test_migrated_schema_matches_metadata(archive: Archive) -> None:
     assert diff == []
 
 
+def test_head_revision_constant_matches_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from ria.catalog.database import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
 def test_upgrade_is_idempotent(archive: Archive) -> None:
     upgrade_schema(archive.engine)
     upgrade_schema(archive.engine)
