@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[WriteResult], None]
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}$")
-CHUNK_SIZE = 32
+CHUNK_SIZE = 64
 INLINE_LIMIT = 64
 
 
