@@ -25,15 +25,4 @@ class CollectionOut(BaseModel):
 
 @router.get("/collections", summary="Collections with their counts", response_model=list[CollectionOut])
 def list_collections(archive: Annotated[Archive, Depends(get_archive)]) -> list[CollectionOut]:
-    return [
-        CollectionOut(
-            name=s.name,
-            patients=s.patients,
-            studies=s.studies,
-            series=s.series,
-            instances=s.instances,
-            bytes=s.bytes,
-            modalities=list(s.modalities),
-        )
-        for s in archive.catalog.collection_stats()
-    ]
+    return [CollectionOut.model_validate(s.to_json()) for s in archive.catalog.collection_stats()]

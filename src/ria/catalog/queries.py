@@ -29,6 +29,18 @@ class CollectionStats:
     modalities: tuple[str, ...]
     created_at: dt.datetime
 
+    def to_json(self) -> dict[str, object]:
+        """The shape the CLI (``--json``) and ``/api/v1/collections`` both print."""
+        return {
+            "name": self.name,
+            "patients": self.patients,
+            "studies": self.studies,
+            "series": self.series,
+            "instances": self.instances,
+            "bytes": self.bytes,
+            "modalities": list(self.modalities),
+        }
+
 
 class Catalog:
     """Read access to the catalogue."""

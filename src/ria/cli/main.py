@@ -138,19 +138,7 @@ def collections_list(
     with Archive(build_settings(data_dir, database_url)) as archive:
         stats = archive.catalog.collection_stats()
     if as_json:
-        rows = [
-            {
-                "name": s.name,
-                "patients": s.patients,
-                "studies": s.studies,
-                "series": s.series,
-                "instances": s.instances,
-                "bytes": s.bytes,
-                "modalities": list(s.modalities),
-            }
-            for s in stats
-        ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([s.to_json() for s in stats], indent=2))
         return
     table = Table("collection", "patients", "studies", "series", "instances", "size (MB)", "modalities")
     for s in stats:

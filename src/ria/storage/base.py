@@ -121,6 +121,27 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
     return StagedBlob(size=size, sha256=digest.hexdigest(), path=path)
 
 
+def iter_range(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Bytes ``start`` to ``end`` of an object, in chunks, validated before any is read."""
+    size = store.size(key)
+    stop = size if end is None else min(end, size)
+    if start < 0 or start > stop:
+        raise StorageError(f"invalid byte range {start}-{end} for blob of {size} bytes")
+    return _iter_open(store, key, start, stop)
+
+
+def _iter_open(store: BlobStore, key: str, start: int, stop: int) -> Iterator[bytes]:
+    with store.open(key) as handle:
+        handle.seek(start)
+        remaining = stop - start
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                raise StorageError(f"blob {key} ended early")
+            remaining -= len(chunk)
+            yield chunk
+
+
 def clear_stale(staging: Path, older_than_seconds: float, now: float) -> int:
     """Remove ``*.part`` files older than the cut-off; return how many."""
     removed = 0

@@ -45,6 +45,7 @@ from ria.storage.base import (
     StagedBlob,
     clear_stale,
     fsync_directory,
+    iter_range,
     spool,
     validate_key,
 )
@@ -332,22 +333,7 @@ class PackBlobStore:
         raise StorageError(f"pack file for blob {key} is missing")
 
     def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        size = self.size(key)
-        stop = size if end is None else min(end, size)
-        if start < 0 or start > stop:
-            raise StorageError(f"invalid byte range {start}-{end} for blob of {size} bytes")
-        return self._iter_range(key, start, stop)
-
-    def _iter_range(self, key: str, start: int, stop: int) -> Iterator[bytes]:
-        with self.open(key) as handle:
-            handle.seek(start)
-            remaining = stop - start
-            while remaining > 0:
-                chunk = handle.read(min(CHUNK_SIZE, remaining))
-                if not chunk:
-                    raise StorageError(f"blob {key} ended early")
-                remaining -= len(chunk)
-                yield chunk
+        return iter_range(self, key, start, end)
 
     def get(self, key: str) -> bytes:
         with self.open(key) as handle:
