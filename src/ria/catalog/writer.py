@@ -117,16 +117,14 @@ class CatalogWriter:
             conn,
             {h.series_instance_uid for h in headers},
         )
-        # Who owns each study / series, expressed in batch terms (patient ID, study UID);
-        # ``None`` is an owner outside this batch's patients, i.e. always a conflict.
-        patient_by_pk = {pk: pid for pid, pk in patients.items()}
-        study_uid_by_pk = {pk: uid for uid, (pk, _) in studies.items()}
+        # Who owns each study / series, as (collection, patient ID) and study UID, read by
+        # joins in the same statement as the row itself: separate lookups could see
+        # different commits of a concurrent writer (READ COMMITTED) and invent conflicts.
         study_owner: dict[str, str | None] = {
-            uid: patient_by_pk.get(owner) for uid, (_, owner) in studies.items()
+            uid: (pid if owner_collection == collection_pk else None)
+            for uid, (pid, owner_collection) in self._study_owners(conn, studies.keys()).items()
         }
-        series_owner: dict[str, str | None] = {
-            uid: study_uid_by_pk.get(owner) for uid, (_, owner) in series_known.items()
-        }
+        series_owner: dict[str, str | None] = dict(self._series_owners(conn, series_known.keys()))
 
         results: list[WriteResult] = []
         accepted: list[InstanceRecord] = []
@@ -279,6 +277,32 @@ class CatalogWriter:
                 and_(patient.c.collection_id == collection_pk, patient.c.patient_id.in_(chunk))
             )
             found.update({pid: pk for pid, pk in conn.execute(query)})
+        return found
+
+    @staticmethod
+    def _study_owners(conn: Connection, uids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Study UID → (PatientID, collection pk) of the patient that owns it."""
+        found: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(sorted(uids)):
+            query = (
+                select(study.c.study_instance_uid, patient.c.patient_id, patient.c.collection_id)
+                .join(patient, patient.c.id == study.c.patient_pk)
+                .where(study.c.study_instance_uid.in_(chunk))
+            )
+            found.update({uid: (pid, coll) for uid, pid, coll in conn.execute(query)})
+        return found
+
+    @staticmethod
+    def _series_owners(conn: Connection, uids: Iterable[str]) -> dict[str, str]:
+        """Series UID → StudyInstanceUID of the study that owns it."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(uids)):
+            query = (
+                select(series.c.series_instance_uid, study.c.study_instance_uid)
+                .join(study, study.c.id == series.c.study_pk)
+                .where(series.c.series_instance_uid.in_(chunk))
+            )
+            found.update({uid: study_uid for uid, study_uid in conn.execute(query)})
         return found
 
     @staticmethod
