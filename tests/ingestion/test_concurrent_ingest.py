@@ -38,8 +38,9 @@ def test_overlapping_concurrent_ingests(tmp_path: Path, corpus: Corpus, database
         match = re.search(r"(\d+) ingested, (\d+) duplicate, (\d+) conflict, (\d+) rejected", output)
         assert match, output
         counts.append(tuple(int(n) for n in match.groups()))
-    assert sum(c[0] for c in counts) == len(corpus.sop_uids), outputs  # each instance ingested by exactly one run
-    assert sum(c[1] for c in counts) == len(corpus.files), outputs  # and found as a duplicate by the other
+    # Each instance is ingested by exactly one run and found as a duplicate by the other.
+    assert sum(c[0] for c in counts) == len(corpus.sop_uids), outputs
+    assert sum(c[1] for c in counts) == len(corpus.files), outputs
     assert all(c[2] == c[3] == 0 for c in counts)
     with Archive(Settings(data_dir=data_dir, database_url=database_url)) as archive:
         assert archive.catalog.instance_count() == len(corpus.sop_uids)
