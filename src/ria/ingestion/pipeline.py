@@ -31,7 +31,7 @@ from ria.catalog.writer import CatalogWriter
 from ria.errors import InvalidParameterError
 from ria.ingestion.report import IngestReport, ReportWriter
 from ria.ingestion.sources import SourceItem, iter_sources
-from ria.ingestion.worker import Rejection, prepare_chunk
+from ria.ingestion.worker import Rejection, init_worker, prepare_chunk, prepare_chunk_in_worker
 from ria.storage.base import BlobStore
 
 __all__ = ["Ingestor", "ProgressCallback", "validate_collection_name"]
@@ -153,11 +153,13 @@ class Ingestor:
         context = multiprocessing.get_context(method)
         # Enough queued work that workers keep going while this process writes a batch.
         max_in_flight = max(self._workers * 4, 2 * self._batch_size // CHUNK_SIZE)
-        with ProcessPoolExecutor(max_workers=self._workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=init_worker, initargs=(self._store,)
+        ) as pool:
             pending: deque[Future[list[InstanceRecord | Rejection]]] = deque()
             try:
                 for chunk in _chunked(itertools.chain(head, items), CHUNK_SIZE):
-                    pending.append(pool.submit(prepare_chunk, self._store, chunk))
+                    pending.append(pool.submit(prepare_chunk_in_worker, chunk))
                     if len(pending) >= max_in_flight:
                         yield from pending.popleft().result()
                 while pending:

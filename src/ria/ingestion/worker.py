@@ -16,7 +16,7 @@ from ria.errors import InvalidDicomError, RiaError
 from ria.ingestion.sources import SourceItem, open_source
 from ria.storage.base import BlobStore
 
-__all__ = ["Rejection", "prepare_chunk"]
+__all__ = ["Rejection", "init_worker", "prepare_chunk", "prepare_chunk_in_worker"]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -68,3 +68,21 @@ def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[Instanc
     finally:
         for archive in archives.values():
             archive.close()
+
+
+# The store a worker process uses for its whole life: set once by init_worker, so one
+# process keeps one pack file and one index connection instead of one per chunk.
+_worker_store: BlobStore | None = None
+
+
+def init_worker(store: BlobStore) -> None:
+    """ProcessPoolExecutor initializer: remember this worker process's store."""
+    global _worker_store
+    _worker_store = store
+
+
+def prepare_chunk_in_worker(items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:
+    """:func:`prepare_chunk` with the store given to :func:`init_worker`."""
+    if _worker_store is None:
+        raise RuntimeError("init_worker was not called in this worker process")
+    return prepare_chunk(_worker_store, items)
