@@ -29,6 +29,9 @@ __all__ = ["InstanceHeader", "read_instance_header"]
 PREAMBLE_LENGTH = 128
 _DEFER_SIZE = 4096
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+# (FFFE,E0DD) with a zero length, little and big endian.
+_SEQUENCE_DELIMITERS = (b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", b"\xff\xfe\xe0\xdd\x00\x00\x00\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,21 +169,40 @@ class _Values:
     def required(self, keyword: str, limit: int) -> str:
         value = self.text(keyword, limit)
         if value is None:
-            raise InvalidDicomError(f"missing {keyword}")
+            raise InvalidDicomError(f"missing or empty {keyword}")
         return value
 
 
-def _check_complete(ds: Dataset, file_size: int) -> None:
-    """Raise if the last top-level element claims bytes beyond the end of the file."""
+def _check_complete(ds: Dataset, file_size: int, tail: bytes) -> None:
+    """Raise unless the last top-level element ends exactly where the file ends.
+
+    An element that claims bytes past the end is a cut inside a value; bytes
+    left over after the last element are a cut inside the next element's
+    header, which pydicom stops at silently. (A cut exactly between two
+    elements leaves a shorter valid file, which no reader can tell apart.)
+    """
     if not ds._dict:
         raise InvalidDicomError("no data set after the File Meta Information (truncated?)")
     elements = cast(dict[BaseTag, Any], ds._dict)
     last = elements[next(reversed(elements))]  # elements are stored in file order
     tell = getattr(last, "value_tell", None)
     length = getattr(last, "length", None)
-    if tell is not None and length is not None and length != _UNDEFINED_LENGTH and tell + length > file_size:
+    if tell is None or length is None or length == _UNDEFINED_LENGTH:
+        # Undefined-length sequences and encapsulated pixel data end with a Sequence
+        # Delimitation Item; pydicom tolerates its absence, an archive must not.
+        if tail not in _SEQUENCE_DELIMITERS:
+            raise InvalidDicomError(
+                f"truncated: element {last.tag} has no sequence delimiter at the end of the file"
+            )
+        return
+    end = tell + length
+    if end > file_size:
         raise InvalidDicomError(
-            f"truncated: element {last.tag} needs {tell + length} bytes but the file has {file_size}"
+            f"truncated: element {last.tag} needs {end} bytes but the file has {file_size}"
+        )
+    if end < file_size:
+        raise InvalidDicomError(
+            f"truncated: {file_size - end} stray bytes after element {last.tag} at the end of the file"
         )
 
 
@@ -217,7 +239,11 @@ def _read(handle: BinaryIO) -> InstanceHeader:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = pydicom.dcmread(handle, defer_size=_DEFER_SIZE if on_disk else None)
-        _check_complete(ds, file_size)
+        if ds.file_meta.get("TransferSyntaxUID") != _DEFLATED:
+            handle.seek(max(0, file_size - 8))
+            _check_complete(
+                ds, file_size, handle.read(8)
+            )  # deflated data: positions are in the inflated stream, zlib checks
         return _header(ds)
 
 
