@@ -39,6 +39,7 @@ class CollectionStats:
             "instances": self.instances,
             "bytes": self.bytes,
             "modalities": list(self.modalities),
+            "created_at": self.created_at.isoformat(),
         }
 
 
