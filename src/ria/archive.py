@@ -13,9 +13,11 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
 from ria.catalog.schema import instance, series
+from ria.errors import CatalogUnavailableError, ConfigurationError
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
 from ria.settings import Settings
@@ -54,10 +56,21 @@ class Archive:
 
     def __init__(self, settings: Settings, *, store: BlobStore | None = None, migrate: bool = True) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}"
+            ) from exc
         self.engine = create_catalog_engine(settings.catalog_url)
         if migrate:
-            upgrade_schema(self.engine)
+            try:
+                upgrade_schema(self.engine)
+            except SQLAlchemyError as exc:
+                self.engine.dispose()
+                url = self.engine.url.render_as_string(hide_password=True)
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise CatalogUnavailableError(f"cannot open the catalogue at {url}: {reason}") from exc
         self.store: BlobStore = (
             store
             if store is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "CatalogUnavailableError",
     "ConfigurationError",
     "ConflictError",
     "InvalidDicomError",
@@ -81,6 +82,13 @@ class StorageError(RiaError):
 
     http_status = 503
     code = "storage_error"
+
+
+class CatalogUnavailableError(RiaError):
+    """The catalogue database cannot be reached or opened."""
+
+    http_status = 503
+    code = "catalog_unavailable"
 
 
 class ConfigurationError(RiaError):

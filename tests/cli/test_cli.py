@@ -84,6 +84,23 @@ def test_invalid_database_url_is_exit_2(tmp_path: Path) -> None:
     assert "database URL" in result.stderr
 
 
+def test_unreachable_database_is_one_line_without_the_password(tmp_path: Path) -> None:
+    url = "postgresql://ria:s3cret@127.0.0.1:1/none"  # nothing listens on port 1
+    result = ria("init", "--data-dir", str(tmp_path), "--database-url", url)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot open the catalogue at postgresql")
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_unusable_data_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = ria("init", "--data-dir", str(blocker / "data"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot create the data folder")
+
+
 def test_environment_variables_choose_the_archive(tmp_path: Path, corpus: Corpus) -> None:
     env = {**os.environ, "RIA_DATA_DIR": str(tmp_path / "from-env")}
     assert ria("ingest", str(corpus.files[0]), "-c", "TCGA-LUAD", env=env).returncode == 0
