@@ -86,3 +86,17 @@ def test_openapi_document_lists_the_routes(client: httpx.Client) -> None:
     assert "/nbia-api/services/v1/getCollectionValues" in spec["paths"]
     assert "/api/v1/health" in spec["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_lost_database_is_a_json_503_without_details(archive: Archive, client: httpx.Client) -> None:
+    from sqlalchemy import text
+
+    with archive.engine.begin() as conn:
+        conn.execute(text("DROP TABLE instance"))
+        conn.execute(text("DROP TABLE series"))
+    response = client.get("/nbia-api/services/v1/getCollectionValues")
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "catalog_unavailable",
+        "message": "the catalogue is unavailable; try again later",
+    }

@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ria.errors import InvalidParameterError, RiaError
+from ria.errors import CatalogUnavailableError, InvalidParameterError, RiaError
 
 __all__ = ["install_error_handlers"]
 
@@ -38,7 +39,14 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
 
+def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Never echo driver messages to clients: they can carry SQL, host names or values.
+    log.error("catalogue error: %s", type(exc).__name__)
+    return _ria_error(_request, CatalogUnavailableError("the catalogue is unavailable; try again later"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RiaError, _ria_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
