@@ -80,8 +80,12 @@ class CatalogWriter:
                 # Another writer inserted the same patient/study/series (or held
                 # the lock) between our read and our insert: re-read and retry.
                 if attempt == _RETRIES:
-                    raise ConflictError(f"catalogue write kept colliding with another writer: {exc}") from exc
-                log.debug("batch write collided (attempt %d): %s", attempt, exc)
+                    raise ConflictError(
+                        f"catalogue write kept colliding with another writer ({type(exc.orig).__name__}); "
+                        "run the ingest again"
+                    ) from exc
+                # Only the error class: the statement's parameters hold patient data.
+                log.debug("batch write collided (attempt %d): %s", attempt, type(exc.orig).__name__)
         raise AssertionError("unreachable")
 
     def unreferenced_blobs(self, keys: set[str]) -> set[str]:
