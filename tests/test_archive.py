@@ -52,3 +52,21 @@ def test_verify_hashes_catches_silent_corruption(tmp_path: Path, corpus: Corpus)
         damaged = archive.check(verify_hashes=True)
         assert not damaged.consistent  # ...but the content does not
         assert len(damaged.size_mismatches) == 1
+
+
+def test_orphans_are_found_across_many_pages(
+    any_store_archive: Archive, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The constant-memory merge of catalogue keys and store keys, with pages of 7 rows."""
+    import ria.archive
+
+    monkeypatch.setattr(ria.archive, "_ROW_PAGE", 7)
+    archive = any_store_archive
+    archive.ingest([corpus.root], "TCGA-LUAD")
+    strays = {archive.store.put(io.BytesIO(f"stray {n}".encode() * 100)).key for n in range(25)}
+    report = archive.check()
+    assert report.consistent
+    assert report.orphan_blobs == len(strays)
+    assert archive.collect_garbage(grace_seconds=0)[0] == len(strays)
+    assert not any(archive.store.exists(key) for key in strays)
+    assert archive.check(verify_hashes=True).instances == len(corpus.files)

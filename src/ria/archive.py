@@ -6,13 +6,13 @@ It owns the catalogue engine and the blob store, built once from a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
@@ -123,7 +123,6 @@ class Archive:
         import hashlib
 
         report = ConsistencyReport()
-        referenced: set[str] = set()
         with self.engine.connect() as conn:
             last = 0
             while True:
@@ -138,7 +137,6 @@ class Archive:
                 for pk, sop, key, size in rows:
                     last = pk
                     report.instances += 1
-                    referenced.add(key)
                     if not self.store.exists(key):
                         report.missing_blobs.append(sop)
                     elif self.store.size(key) != size:
@@ -164,8 +162,18 @@ class Archive:
             for uid, count, size, real_count, real_size in conn.execute(totals):
                 if count != real_count or size != real_size:
                     report.series_count_mismatches.append(uid)
-        report.orphan_blobs = sum(1 for key in self.store.iter_keys() if key not in referenced)
+        report.orphan_blobs = sum(1 for _ in self._unreferenced_keys())
         return report
+
+    def _unreferenced_keys(self) -> Iterator[str]:
+        """Stored keys no row references: a merge of two ascending streams, in constant memory."""
+        referenced = _referenced_keys(self.engine)
+        current = next(referenced, None)
+        for key in self.store.iter_keys():
+            while current is not None and current < key:
+                current = next(referenced, None)
+            if current != key:
+                yield key
 
     def collect_garbage(self, *, grace_seconds: float = 3600.0) -> tuple[int, int]:
         """Delete objects no row references and reclaim their space; return (objects, bytes).
@@ -175,13 +183,31 @@ class Archive:
         staging files go too.
         """
         removed = self.store.clear_staging(grace_seconds)
-        with self.engine.connect() as conn:
-            referenced = set(conn.execute(select(instance.c.blob_key).distinct()).scalars())
-        for key in list(self.store.iter_keys()):
-            if key not in referenced and self.store.age(key) >= grace_seconds:
+        for key in self._unreferenced_keys():
+            if self.store.age(key) >= grace_seconds:
                 self.store.delete(key)
                 removed += 1
         return removed, self.store.compact()
+
+
+def _referenced_keys(engine: Engine) -> Iterator[str]:
+    """Every blob key some instance row references, ascending, a page at a time."""
+    last = ""
+    while True:
+        with engine.connect() as conn:
+            page = list(
+                conn.execute(
+                    select(instance.c.blob_key)
+                    .where(instance.c.blob_key > last)
+                    .distinct()
+                    .order_by(instance.c.blob_key)
+                    .limit(_ROW_PAGE)
+                ).scalars()
+            )
+        if not page:
+            return
+        yield from page
+        last = page[-1]
 
 
 def open_archive(data_dir: str | PathLike[str] | None = None, **settings: object) -> Archive:

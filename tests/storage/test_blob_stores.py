@@ -198,3 +198,9 @@ def test_an_archive_reopens_with_the_store_kind_it_was_created_with(tmp_path: Pa
     assert again.get(key) == b"kept"
     with pytest.raises(ConfigurationError, match="uses the 'files' blob store"):
         open_blob_store("pack", tmp_path)
+
+
+def test_keys_are_listed_in_ascending_order(store: BlobStore) -> None:
+    keys = [store.put(io.BytesIO(str(n).encode() * 50)).key for n in range(40)]
+    pending = store.commit(store.stage(io.BytesIO(b"committed, not yet flushed"))).key
+    assert list(store.iter_keys()) == sorted([*keys, pending])

@@ -220,7 +220,7 @@ class BlobStore(Protocol):
         ...
 
     def iter_keys(self) -> Iterator[str]:
-        """Every committed key, in no particular order."""
+        """Every committed key, in ascending order (maintenance merges it with the catalogue's)."""
         ...
 
     def clear_staging(self, older_than_seconds: float = 3600.0) -> int:

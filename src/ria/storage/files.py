@@ -131,9 +131,10 @@ class FileBlobStore:
     def iter_keys(self) -> Iterator[str]:
         for folder in sorted(self._objects.iterdir()):
             if folder.is_dir():
-                for item in folder.iterdir():
-                    if len(item.name) == 64 and item.is_file():
-                        yield item.name
+                # One folder holds 1/256 of the keys: sorting it keeps the whole listing ascending.
+                yield from sorted(
+                    item.name for item in folder.iterdir() if len(item.name) == 64 and item.is_file()
+                )
 
     def clear_staging(self, older_than_seconds: float = 3600.0) -> int:
         return clear_stale(self._staging, older_than_seconds, time.time())

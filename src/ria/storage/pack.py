@@ -365,10 +365,8 @@ class PackBlobStore:
             return max(0.0, time.time() - float(row[0]))
 
     def iter_keys(self) -> Iterator[str]:
+        self.flush()  # pending objects join the index, so one ascending query covers all
         state = self._process()
-        with state.lock:
-            pending = list(state.pending)
-        yield from pending
         last = ""
         while True:
             with state.lock:
@@ -378,8 +376,7 @@ class PackBlobStore:
             if not rows:
                 return
             for (key,) in rows:
-                if key not in state.pending:
-                    yield str(key)
+                yield str(key)
             last = rows[-1][0]
 
     # -- maintenance ---------------------------------------------------------
