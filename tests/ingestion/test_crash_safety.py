@@ -26,7 +26,7 @@ from ria.sample import generate_corpus
 
 pytestmark = pytest.mark.slow
 
-CORPUS_SIZE = 1200
+CORPUS_SIZE = 2000
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def _assert_consistent(url: str, blob_root: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("blob_store", "kill_after"), [("pack", 0), ("pack", 200), ("pack", 700), ("files", 300)]
+    ("blob_store", "kill_after"), [("pack", 0), ("pack", 300), ("pack", 1000), ("files", 400)]
 )
 def test_kill_9_mid_ingest_then_rerun_completes(
     big_corpus: Path, tmp_path: Path, database_url: str | None, blob_store: str, kill_after: int
