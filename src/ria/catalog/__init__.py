@@ -3,6 +3,7 @@
 from ria.catalog.database import create_catalog_engine, upgrade_schema
 from ria.catalog.queries import Catalog, CollectionStats
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
+from ria.catalog.search import SeriesFilter, SeriesRow, to_dataframe
 from ria.catalog.writer import CatalogWriter
 
 __all__ = [
@@ -11,7 +12,10 @@ __all__ = [
     "CollectionStats",
     "InstanceRecord",
     "Outcome",
+    "SeriesFilter",
+    "SeriesRow",
     "WriteResult",
     "create_catalog_engine",
+    "to_dataframe",
     "upgrade_schema",
 ]

@@ -7,11 +7,26 @@ a notebook, a route and a CLI command ask the same question the same way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, distinct, func, select
 
 from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.search import (
+    ALL_SERIES,
+    InstanceRow,
+    PatientRow,
+    SeriesFilter,
+    SeriesRow,
+    StudyRow,
+    ValueField,
+    distinct_values,
+    iter_series,
+    list_instances,
+    list_patients,
+    list_studies,
+)
 
 __all__ = ["Catalog", "CollectionStats"]
 
@@ -108,6 +123,26 @@ class Catalog:
                     counts
                 )
             ]
+
+    def series(self, where: SeriesFilter = ALL_SERIES) -> list[SeriesRow]:
+        """Matching series (see :mod:`ria.catalog.search`); use :meth:`iter_series` to stream."""
+        return list(iter_series(self.engine, where))
+
+    def iter_series(self, where: SeriesFilter = ALL_SERIES) -> Iterator[SeriesRow]:
+        return iter_series(self.engine, where)
+
+    def values(self, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
+        """Distinct values of a series facet among matching series (modality, body part, …)."""
+        return distinct_values(self.engine, field, where)
+
+    def patients(self, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
+        return list_patients(self.engine, where)
+
+    def studies(self, where: SeriesFilter = ALL_SERIES) -> list[StudyRow]:
+        return list_studies(self.engine, where)
+
+    def instances(self, series_instance_uid: str) -> list[InstanceRow]:
+        return list_instances(self.engine, series_instance_uid)
 
     def instance_count(self) -> int:
         with self.engine.connect() as conn:

@@ -1,0 +1,270 @@
+"""The one query model: "which series (and their patients, studies, instances) match these filters?"
+
+Every interface asks this question in its own dialect — TCIA's getSeries and
+value lists, manifests, later QIDO-RS, C-FIND and cohort queries — and
+translates the answer back. They all go through :class:`SeriesFilter`,
+compiled here, once, to SQLAlchemy Core, so results agree across interfaces.
+(Access control will be a required argument of this compiler: the one place
+the visibility rule is applied.)
+
+Rows are plain, typed, frozen dataclasses; :func:`to_dataframe` turns any list
+of them into a pandas DataFrame for notebooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from sqlalchemy import Engine, Select, func, select, tuple_
+
+from ria.catalog.schema import collection, instance, patient, series, study
+from ria.errors import ConfigurationError
+
+__all__ = [
+    "ALL_SERIES",
+    "InstanceRow",
+    "PatientRow",
+    "SeriesFilter",
+    "SeriesRow",
+    "StudyRow",
+    "ValueField",
+    "distinct_values",
+    "iter_series",
+    "list_instances",
+    "list_patients",
+    "list_studies",
+    "to_dataframe",
+]
+
+ValueField = Literal[
+    "collection", "modality", "body_part_examined", "manufacturer", "manufacturer_model_name"
+]
+_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class SeriesFilter:
+    """Exact-match filters; ``None`` means "any". All given filters must hold."""
+
+    collection: str | None = None
+    patient_id: str | None = None
+    study_instance_uid: str | None = None
+    series_instance_uid: str | None = None
+    modality: str | None = None
+    body_part_examined: str | None = None
+    manufacturer: str | None = None
+    manufacturer_model_name: str | None = None
+    released_after: dt.datetime | None = None
+
+
+ALL_SERIES = SeriesFilter()
+"""The filter that matches every series."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    collection: str
+    patient_id: str
+    study_instance_uid: str
+    study_date: dt.date | None
+    study_description: str | None
+    series_instance_uid: str
+    modality: str | None
+    protocol_name: str | None
+    series_date: dt.date | None
+    series_description: str | None
+    body_part_examined: str | None
+    series_number: int | None
+    manufacturer: str | None
+    manufacturer_model_name: str | None
+    software_versions: str | None
+    image_count: int
+    file_size: int
+    is_remote: bool
+    source_url: str | None
+    released_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    collection: str
+    patient_id: str
+    patient_name: str | None
+    patient_sex: str | None
+    patient_birth_date: dt.date | None
+    ethnic_group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StudyRow:
+    collection: str
+    patient_id: str
+    study_instance_uid: str
+    study_date: dt.date | None
+    study_description: str | None
+    study_id: str | None
+    accession_number: str | None
+    admitting_diagnoses_description: str | None
+    patient_age: str | None
+    series_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    series_instance_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str | None
+    instance_number: int | None
+    size: int
+    sha256: str
+    blob_key: str
+
+
+_SERIES_COLUMNS = {
+    "collection": collection.c.name,
+    "patient_id": patient.c.patient_id,
+    "study_instance_uid": study.c.study_instance_uid,
+    "study_date": study.c.study_date,
+    "study_description": study.c.study_description,
+    **{name: series.c[name] for name in (f.name for f in fields(SeriesRow)) if name in series.c},
+}
+
+
+def _joined(*columns: Any) -> Select[Any]:
+    return (
+        select(*columns)
+        .select_from(series)
+        .join(study, study.c.id == series.c.study_pk)
+        .join(patient, patient.c.id == study.c.patient_pk)
+        .join(collection, collection.c.id == patient.c.collection_id)
+    )
+
+
+def _where(query: Select[Any], where: SeriesFilter) -> Select[Any]:
+    exact = {
+        "collection": collection.c.name,
+        "patient_id": patient.c.patient_id,
+        "study_instance_uid": study.c.study_instance_uid,
+        "series_instance_uid": series.c.series_instance_uid,
+        "modality": series.c.modality,
+        "body_part_examined": series.c.body_part_examined,
+        "manufacturer": series.c.manufacturer,
+        "manufacturer_model_name": series.c.manufacturer_model_name,
+    }
+    for name, column in exact.items():
+        value = getattr(where, name)
+        if value is not None:
+            query = query.where(column == value)
+    if where.released_after is not None:
+        query = query.where(series.c.released_at > where.released_after)
+    return query
+
+
+def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[SeriesRow]:
+    """Matching series, ordered by collection, patient, study and series UID.
+
+    Streams a page at a time with keyset pagination, so memory and per-page
+    cost stay flat however many series match.
+    """
+    order = (
+        collection.c.name,
+        patient.c.patient_id,
+        study.c.study_instance_uid,
+        series.c.series_instance_uid,
+    )
+    base = _where(_joined(*_SERIES_COLUMNS.values()), where).order_by(*order)
+    last: tuple[Any, ...] | None = None
+    while True:
+        query = base if last is None else base.where(tuple_(*order) > tuple_(*last))
+        with engine.connect() as conn:
+            page = conn.execute(query.limit(_PAGE)).all()
+        for row in page:
+            yield SeriesRow(**dict(zip(_SERIES_COLUMNS, row, strict=True)))
+        if len(page) < _PAGE:
+            return
+        final = page[-1]
+        last = (final[0], final[1], final[2], final[5])
+
+
+def distinct_values(engine: Engine, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
+    """Distinct non-null values of ``field`` among matching series, sorted (TCIA's get…Values)."""
+    column = _SERIES_COLUMNS.get(field)
+    if column is None or field not in ValueField.__args__:  # type: ignore[attr-defined]
+        raise ConfigurationError(f"cannot list values of {field!r}")
+    query = _where(_joined(column), where).where(column.is_not(None)).distinct().order_by(column)
+    with engine.connect() as conn:
+        return [str(value) for value in conn.execute(query).scalars()]
+
+
+def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
+    """Patients with at least one matching series."""
+    columns = (
+        collection.c.name,
+        patient.c.patient_id,
+        patient.c.patient_name,
+        patient.c.patient_sex,
+        patient.c.patient_birth_date,
+        patient.c.ethnic_group,
+    )
+    query = _where(_joined(*columns), where).distinct().order_by(collection.c.name, patient.c.patient_id)
+    with engine.connect() as conn:
+        return [PatientRow(*row) for row in conn.execute(query)]
+
+
+def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[StudyRow]:
+    """Studies with at least one matching series, with their matching-series count."""
+    columns = (
+        collection.c.name,
+        patient.c.patient_id,
+        study.c.study_instance_uid,
+        study.c.study_date,
+        study.c.study_description,
+        study.c.study_id,
+        study.c.accession_number,
+        study.c.admitting_diagnoses_description,
+        study.c.patient_age,
+    )
+    query = (
+        _where(_joined(*columns, func.count(series.c.id)), where)
+        .group_by(study.c.id, *columns)
+        .order_by(collection.c.name, patient.c.patient_id, study.c.study_instance_uid)
+    )
+    with engine.connect() as conn:
+        return [StudyRow(*row) for row in conn.execute(query)]
+
+
+def list_instances(engine: Engine, series_instance_uid: str) -> list[InstanceRow]:
+    """A series' instances in InstanceNumber order (unnumbered last, then by UID)."""
+    query = (
+        select(
+            series.c.series_instance_uid,
+            instance.c.sop_instance_uid,
+            instance.c.sop_class_uid,
+            instance.c.transfer_syntax_uid,
+            instance.c.instance_number,
+            instance.c.size,
+            instance.c.sha256,
+            instance.c.blob_key,
+        )
+        .join(series, series.c.id == instance.c.series_pk)
+        .where(series.c.series_instance_uid == series_instance_uid)
+        .order_by(
+            instance.c.instance_number.is_(None), instance.c.instance_number, instance.c.sop_instance_uid
+        )
+    )
+    with engine.connect() as conn:
+        return [InstanceRow(*row) for row in conn.execute(query)]
+
+
+def to_dataframe(rows: Sequence[SeriesRow | PatientRow | StudyRow | InstanceRow]) -> Any:
+    """The rows as a pandas DataFrame (pandas is optional: ``pip install pandas``)."""
+    try:
+        import pandas
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigurationError("to_dataframe needs pandas: pip install pandas") from exc
+    return pandas.DataFrame([asdict(row) for row in rows])
