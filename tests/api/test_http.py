@@ -100,3 +100,47 @@ def test_a_lost_database_is_a_json_503_without_details(archive: Archive, client:
         "error": "catalog_unavailable",
         "message": "the catalogue is unavailable; try again later",
     }
+
+
+def test_value_lists_and_sop_uids_match_an_independent_read(
+    archive: Archive, client: httpx.Client, corpus: Corpus
+) -> None:
+    import warnings
+
+    import pydicom
+
+    archive.ingest([corpus.root / "TCGA-LUAD"], "TCGA-LUAD")
+    archive.ingest([corpus.root / "TCGA-BRCA"], "TCGA-BRCA")
+    by_series: dict[str, set[str]] = {}
+    modalities: dict[str, set[str]] = {}
+    manufacturers: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in corpus.files:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            collection = "TCGA-LUAD" if "TCGA-LUAD" in path.parts else "TCGA-BRCA"
+            modalities.setdefault(collection, set()).add(str(ds.Modality))
+            by_series.setdefault(str(ds.SeriesInstanceUID), set()).add(str(ds.SOPInstanceUID))
+            if ds.get("Manufacturer"):
+                manufacturers.add(str(ds.Manufacturer))
+    base = "/nbia-api/services/v1"
+    for collection, expected in modalities.items():
+        answer = client.get(f"{base}/getModalityValues", params={"Collection": collection}).json()
+        assert answer == [{"Modality": m} for m in sorted(expected)]
+    everything = client.get(f"{base}/getModalityValues").json()
+    assert everything == [{"Modality": m} for m in sorted(set().union(*modalities.values()))]
+    answer = client.get(f"{base}/getManufacturerValues").json()
+    assert answer == [{"Manufacturer": m} for m in sorted(manufacturers)]
+    assert client.get(f"{base}/getBodyPartValues", params={"Collection": "nope"}).content == b""
+    series_uid, sops = sorted(by_series.items())[0]
+    answer = client.get(f"{base}/getSOPInstanceUIDs", params={"SeriesInstanceUID": series_uid}).json()
+    assert sorted(row["SOPInstanceUID"] for row in answer) == sorted(sops)
+
+
+def test_sop_uids_needs_a_valid_series_uid(client: httpx.Client) -> None:
+    missing = client.get("/nbia-api/services/v1/getSOPInstanceUIDs")
+    assert missing.status_code == 400
+    assert missing.json()["details"]["parameter"] == "SeriesInstanceUID"
+    malformed = client.get("/nbia-api/services/v1/getSOPInstanceUIDs", params={"SeriesInstanceUID": "1.2.x"})
+    assert malformed.status_code == 400
+    assert malformed.json()["details"]["parameter"] == "SeriesInstanceUID"

@@ -66,16 +66,7 @@ class Catalog:
 
     def collection_names(self) -> list[str]:
         """Collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
-        query = (
-            select(collection.c.name)
-            .distinct()
-            .join(patient, patient.c.collection_id == collection.c.id)
-            .join(study, study.c.patient_pk == patient.c.id)
-            .join(series, series.c.study_pk == study.c.id)
-            .order_by(collection.c.name)
-        )
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+        return distinct_values(self.engine, "collection")
 
     def collection_stats(self) -> list[CollectionStats]:
         """Patients, studies, series, instances, bytes and modalities per collection."""
