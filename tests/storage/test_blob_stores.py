@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ria.errors import InvalidParameterError, NotFoundError
+from ria.errors import InvalidParameterError, NotFoundError, StorageError
 from ria.sample import find_test_file
 from ria.storage import BlobStore, FileBlobStore, PackBlobStore, open_blob_store
 
@@ -204,3 +204,29 @@ def test_keys_are_listed_in_ascending_order(store: BlobStore) -> None:
     keys = [store.put(io.BytesIO(str(n).encode() * 50)).key for n in range(40)]
     pending = store.commit(store.stage(io.BytesIO(b"committed, not yet flushed"))).key
     assert list(store.iter_keys()) == sorted([*keys, pending])
+
+
+def test_a_failed_pack_write_never_leaves_a_wrong_offset(tmp_path: Path) -> None:
+    """Simulate a full disk mid-append: later objects still read back exactly."""
+    store = PackBlobStore(tmp_path)
+    first = store.put(io.BytesIO(b"before the failure" * 100))
+    staged = store.stage(io.BytesIO(b"lost in the failure" * 100))
+    state = store._process()
+    assert state.writer is not None
+    real = state.writer.handle
+
+    class Full(io.BufferedWriter):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            real.write(data[: len(data) // 2])  # half of it reaches the file
+            raise OSError(28, "No space left on device")
+
+    state.writer.handle = Full(io.BytesIO())
+    with pytest.raises(StorageError, match="No space left"):
+        store.commit(staged)
+    assert not store.exists(staged.key)
+    real.flush()
+    after = store.put(io.BytesIO(b"after the failure" * 100))
+    assert store.get(after.key) == b"after the failure" * 100
+    assert store.get(first.key) == b"before the failure" * 100
+    store.close()
+    real.close()

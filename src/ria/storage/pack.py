@@ -23,6 +23,7 @@ releases even on ``kill -9``; compaction only touches packs it can lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import io
@@ -272,6 +273,7 @@ class PackBlobStore:
                         while chunk := source.read(CHUNK_SIZE):
                             writer.handle.write(chunk)
             except OSError as exc:
+                self._abandon_writer(state)
                 raise StorageError(f"could not append blob {key}: {exc.strerror or exc}") from exc
             state.pending[key] = (writer.name, writer.offset + RECORD_HEADER.size, staged.size)
             writer.offset += RECORD_HEADER.size + staged.size
@@ -292,9 +294,13 @@ class PackBlobStore:
             if not state.pending and not state.touched:
                 return
             if state.writer is not None:
-                state.writer.handle.flush()
-                if self.durable:
-                    os.fsync(state.writer.handle.fileno())
+                try:
+                    state.writer.handle.flush()
+                    if self.durable:
+                        os.fsync(state.writer.handle.fileno())
+                except OSError as exc:
+                    self._abandon_writer(state)
+                    raise StorageError(f"could not write pack file: {exc.strerror or exc}") from exc
             now = time.time()
             with state.conn:
                 state.conn.execute("BEGIN IMMEDIATE")
@@ -311,6 +317,22 @@ class PackBlobStore:
 
     def sync(self) -> None:
         self.flush()
+
+    @staticmethod
+    def _abandon_writer(state: _ProcessState) -> None:
+        """After a failed write the pack's tail is unknown: never append to it or index from it again.
+
+        Its unindexed objects are dropped from ``pending``; the next commit starts a new pack,
+        so recorded offsets can never drift from the bytes on disk.
+        """
+        writer = state.writer
+        if writer is None:
+            return
+        state.writer = None
+        for key in [k for k, (pack, _, _) in state.pending.items() if pack == writer.name]:
+            del state.pending[key]
+        with contextlib.suppress(OSError):
+            writer.handle.close()
 
     def delete(self, key: str) -> None:
         validate_key(key)
