@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
@@ -107,28 +107,18 @@ class CatalogWriter:
         headers = [r.header for r in records]
         existing = self._existing_instances(conn, [h.sop_instance_uid for h in headers])
         patients = self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
-        studies = self._owners(
-            study,
-            study.c.study_instance_uid,
-            study.c.patient_pk,
-            conn,
-            {h.study_instance_uid for h in headers},
-        )
-        series_known = self._owners(
-            series,
-            series.c.series_instance_uid,
-            series.c.study_pk,
-            conn,
-            {h.series_instance_uid for h in headers},
-        )
-        # Who owns each study / series, as (collection, patient ID) and study UID, read by
-        # joins in the same statement as the row itself: separate lookups could see
-        # different commits of a concurrent writer (READ COMMITTED) and invent conflicts.
+        # Existing studies and series with their owners, read by joins in the same statement
+        # as the row itself: separate lookups could see different commits of a concurrent
+        # writer (READ COMMITTED) and invent conflicts. (pk, owner) per UID.
+        found_studies = self._study_owners(conn, {h.study_instance_uid for h in headers})
+        found_series = self._series_owners(conn, {h.series_instance_uid for h in headers})
+        studies = {uid: pk for uid, (pk, _, _) in found_studies.items()}
+        series_known = {uid: pk for uid, (pk, _) in found_series.items()}
         study_owner: dict[str, str | None] = {
             uid: (pid if owner_collection == collection_pk else None)
-            for uid, (pid, owner_collection) in self._study_owners(conn, studies.keys()).items()
+            for uid, (_, pid, owner_collection) in found_studies.items()
         }
-        series_owner: dict[str, str | None] = dict(self._series_owners(conn, series_known.keys()))
+        series_owner: dict[str, str | None] = {uid: owner for uid, (_, owner) in found_series.items()}
 
         results: list[WriteResult] = []
         accepted: list[InstanceRecord] = []
@@ -184,8 +174,8 @@ class CatalogWriter:
         collection_pk: int,
         accepted: Sequence[InstanceRecord],
         patients: dict[str, int],
-        studies: dict[str, tuple[int, int]],
-        series_known: dict[str, tuple[int, int]],
+        studies: dict[str, int],
+        series_known: dict[str, int],
         now: dt.datetime,
     ) -> None:
         new_patients: dict[str, InstanceHeader] = {}
@@ -208,20 +198,16 @@ class CatalogWriter:
             conn.execute(
                 insert(study), [_study_row(patients[h.patient_id], h, now) for h in new_studies.values()]
             )
-            studies.update(
-                self._owners(study, study.c.study_instance_uid, study.c.patient_pk, conn, set(new_studies))
-            )
+            studies.update({uid: pk for uid, (pk, _, _) in self._study_owners(conn, new_studies).items()})
         if new_series:
-            rows = [_series_row(studies[h.study_instance_uid][0], h, now) for h in new_series.values()]
+            rows = [_series_row(studies[h.study_instance_uid], h, now) for h in new_series.values()]
             conn.execute(insert(series), rows)
-            series_known.update(
-                self._owners(series, series.c.series_instance_uid, series.c.study_pk, conn, set(new_series))
-            )
+            series_known.update({uid: pk for uid, (pk, _) in self._series_owners(conn, new_series).items()})
 
         totals: dict[int, list[int]] = {}
         rows = []
         for record in accepted:
-            series_pk = series_known[record.header.series_instance_uid][0]
+            series_pk = series_known[record.header.series_instance_uid]
             rows.append(_instance_row(series_pk, record, now))
             total = totals.setdefault(series_pk, [0, 0])
             total[0] += 1
@@ -284,44 +270,29 @@ class CatalogWriter:
         return found
 
     @staticmethod
-    def _study_owners(conn: Connection, uids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """Study UID → (PatientID, collection pk) of the patient that owns it."""
-        found: dict[str, tuple[str, int]] = {}
+    def _study_owners(conn: Connection, uids: Iterable[str]) -> dict[str, tuple[int, str, int]]:
+        """Study UID → (study pk, PatientID, collection pk) for the studies that exist."""
+        found: dict[str, tuple[int, str, int]] = {}
         for chunk in _chunks(sorted(uids)):
             query = (
-                select(study.c.study_instance_uid, patient.c.patient_id, patient.c.collection_id)
+                select(study.c.study_instance_uid, study.c.id, patient.c.patient_id, patient.c.collection_id)
                 .join(patient, patient.c.id == study.c.patient_pk)
                 .where(study.c.study_instance_uid.in_(chunk))
             )
-            found.update({uid: (pid, coll) for uid, pid, coll in conn.execute(query)})
+            found.update({uid: (pk, pid, coll) for uid, pk, pid, coll in conn.execute(query)})
         return found
 
     @staticmethod
-    def _series_owners(conn: Connection, uids: Iterable[str]) -> dict[str, str]:
-        """Series UID → StudyInstanceUID of the study that owns it."""
-        found: dict[str, str] = {}
+    def _series_owners(conn: Connection, uids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """Series UID → (series pk, StudyInstanceUID of its study) for the series that exist."""
+        found: dict[str, tuple[int, str]] = {}
         for chunk in _chunks(sorted(uids)):
             query = (
-                select(series.c.series_instance_uid, study.c.study_instance_uid)
+                select(series.c.series_instance_uid, series.c.id, study.c.study_instance_uid)
                 .join(study, study.c.id == series.c.study_pk)
                 .where(series.c.series_instance_uid.in_(chunk))
             )
-            found.update({uid: study_uid for uid, study_uid in conn.execute(query)})
-        return found
-
-    @staticmethod
-    def _owners(
-        table: Table,
-        uid_column: ColumnElement[str],
-        parent_column: ColumnElement[int],
-        conn: Connection,
-        uids: set[str],
-    ) -> dict[str, tuple[int, int]]:
-        """UID → (pk, parent pk) for the rows of ``table`` that exist."""
-        found: dict[str, tuple[int, int]] = {}
-        for chunk in _chunks(sorted(uids)):
-            query = select(uid_column, table.c.id, parent_column).where(uid_column.in_(chunk))
-            found.update({uid: (pk, parent) for uid, pk, parent in conn.execute(query)})
+            found.update({uid: (pk, study_uid) for uid, pk, study_uid in conn.execute(query)})
         return found
 
 
