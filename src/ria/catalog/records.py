@@ -27,6 +27,7 @@ class InstanceRecord:
     source: str
     header: InstanceHeader
     blob: BlobInfo
+    md5: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,9 @@ collection = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("description", Text),
+    Column("doi", String(256)),
+    Column("license_name", String(256)),
+    Column("license_uri", String(512)),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -113,8 +116,10 @@ instance = Table(
     Column("sop_class_uid", UID, nullable=False),
     Column("transfer_syntax_uid", UID),
     Column("instance_number", Integer),
+    Column("acquisition_number", Integer),
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
+    Column("md5", String(32)),
     Column("blob_key", String(64), nullable=False, index=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Index("ix_instance_series_pk_instance_number", "series_pk", "instance_number"),

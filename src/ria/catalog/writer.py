@@ -349,8 +349,10 @@ def _instance_row(series_pk: int, record: InstanceRecord, now: dt.datetime) -> d
         "sop_class_uid": h.sop_class_uid,
         "transfer_syntax_uid": h.transfer_syntax_uid,
         "instance_number": h.instance_number,
+        "acquisition_number": h.acquisition_number,
         "size": record.blob.size,
         "sha256": record.blob.sha256,
+        "md5": record.md5,
         "blob_key": record.blob.key,
         "ingested_at": now,
     }

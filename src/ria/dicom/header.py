@@ -64,6 +64,7 @@ class InstanceHeader:
     manufacturer_model_name: str | None = None
     software_versions: str | None = None
     instance_number: int | None = None
+    acquisition_number: int | None = None
 
 
 # Value representations whose bytes are ASCII by definition, whatever the character set.
@@ -83,6 +84,7 @@ _ASCII_ONLY = frozenset(
         "BodyPartExamined",
         "SeriesNumber",
         "InstanceNumber",
+        "AcquisitionNumber",
         "SpecificCharacterSet",
     }
 )
@@ -277,4 +279,5 @@ def _header(ds: Dataset) -> InstanceHeader:
         manufacturer_model_name=values.text("ManufacturerModelName", 256),
         software_versions=values.text("SoftwareVersions", 256),
         instance_number=values.integer("InstanceNumber"),
+        acquisition_number=values.integer("AcquisitionNumber"),
     )

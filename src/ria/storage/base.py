@@ -64,6 +64,7 @@ class StagedBlob:
 
     size: int
     sha256: str
+    md5: str
     data: bytes | None = None
     path: Path | None = None
 
@@ -90,14 +91,17 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
     Memory stays bounded by ``memory_limit + CHUNK_SIZE`` whatever the stream's size.
     """
     digest = hashlib.sha256()
+    # MD5 rides along because TCIA's API serves per-image MD5s; hashing here costs one pass less.
+    md5 = hashlib.md5(usedforsecurity=False)
     parts: list[bytes] = []
     held = 0
     while held <= memory_limit:
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:
             data = b"".join(parts)
-            return StagedBlob(size=len(data), sha256=digest.hexdigest(), data=data)
+            return StagedBlob(size=len(data), sha256=digest.hexdigest(), md5=md5.hexdigest(), data=data)
         digest.update(chunk)
+        md5.update(chunk)
         parts.append(chunk)
         held += len(chunk)
     path = staging / f"{uuid.uuid4().hex}.part"
@@ -110,6 +114,7 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
             parts.clear()
             while chunk := stream.read(CHUNK_SIZE):
                 digest.update(chunk)
+                md5.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
     except OSError as exc:
@@ -118,7 +123,7 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return StagedBlob(size=size, sha256=digest.hexdigest(), path=path)
+    return StagedBlob(size=size, sha256=digest.hexdigest(), md5=md5.hexdigest(), path=path)
 
 
 def iter_range(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:

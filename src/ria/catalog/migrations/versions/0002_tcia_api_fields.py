@@ -1,0 +1,42 @@
+"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5.
+
+TCIA's getSeries carries each collection's licence and DOI; getImage with
+NewFileNames names files ``<AcquisitionNumber>-<InstanceNumber>.dcm``; the MD5
+endpoints and ``IncludeMD5`` answer per-image MD5 hashes, recorded at ingest so
+that a hierarchy hash never has to re-read every byte. Rows ingested before this
+revision keep NULL there and are hashed on demand.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-25 21:50:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("collection") as batch:
+        batch.add_column(sa.Column("doi", sa.String(length=256), nullable=True))
+        batch.add_column(sa.Column("license_name", sa.String(length=256), nullable=True))
+        batch.add_column(sa.Column("license_uri", sa.String(length=512), nullable=True))
+    with op.batch_alter_table("instance") as batch:
+        batch.add_column(sa.Column("acquisition_number", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("md5", sa.String(length=32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("instance") as batch:
+        batch.drop_column("md5")
+        batch.drop_column("acquisition_number")
+    with op.batch_alter_table("collection") as batch:
+        batch.drop_column("license_uri")
+        batch.drop_column("license_name")
+        batch.drop_column("doi")
