@@ -7,7 +7,8 @@ from fastapi import FastAPI
 import ria
 from ria.api import collections, health
 from ria.api.errors import install_error_handlers
-from ria.api.tcia import v1
+from ria.api.tcia.dialect import V1, V4
+from ria.api.tcia.query_routes import build_query_router
 from ria.archive import Archive
 
 __all__ = ["create_app"]
@@ -26,5 +27,6 @@ def create_app(archive: Archive) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(collections.router)
-    app.include_router(v1.router)
+    for dialect in (V1, V4):
+        app.include_router(build_query_router(dialect))
     return app

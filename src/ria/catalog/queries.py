@@ -22,13 +22,33 @@ from ria.catalog.search import (
     StudyRow,
     ValueField,
     distinct_values,
+    find_instance,
     iter_series,
     list_instances,
     list_patients,
     list_studies,
 )
 
-__all__ = ["Catalog", "CollectionStats"]
+__all__ = ["Catalog", "CollectionInfo", "CollectionStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection's descriptive record: what citations and licences are built from."""
+
+    name: str
+    description: str | None
+    doi: str | None
+    license_name: str | None
+    license_uri: str | None
+    created_at: dt.datetime
+
+    @property
+    def doi_url(self) -> str | None:
+        """The DOI as a resolvable URL (TCIA's DataDescriptionURI)."""
+        if self.doi is None:
+            return None
+        return self.doi if self.doi.startswith("http") else f"https://doi.org/{self.doi}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +87,19 @@ class Catalog:
     def collection_names(self) -> list[str]:
         """Collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
         return distinct_values(self.engine, "collection")
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection's descriptive record, sorted by name (including empty collections)."""
+        query = select(
+            collection.c.name,
+            collection.c.description,
+            collection.c.doi,
+            collection.c.license_name,
+            collection.c.license_uri,
+            collection.c.created_at,
+        ).order_by(collection.c.name)
+        with self.engine.connect() as conn:
+            return [CollectionInfo(*row) for row in conn.execute(query)]
 
     def collection_stats(self) -> list[CollectionStats]:
         """Patients, studies, series, instances, bytes and modalities per collection."""
@@ -134,6 +167,10 @@ class Catalog:
 
     def instances(self, series_instance_uid: str) -> list[InstanceRow]:
         return list_instances(self.engine, series_instance_uid)
+
+    def instance(self, sop_instance_uid: str, series_instance_uid: str | None = None) -> InstanceRow | None:
+        """One instance by SOPInstanceUID, optionally only within the given series."""
+        return find_instance(self.engine, sop_instance_uid, series_instance_uid)
 
     def instance_count(self) -> int:
         with self.engine.connect() as conn:

@@ -29,7 +29,16 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["collection", "instance", "metadata", "patient", "series", "study"]
+__all__ = [
+    "collection",
+    "instance",
+    "metadata",
+    "patient",
+    "series",
+    "shared_cart",
+    "shared_cart_series",
+    "study",
+]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -123,4 +132,22 @@ instance = Table(
     Column("blob_key", String(64), nullable=False, index=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Index("ix_instance_series_pk_instance_number", "series_pk", "instance_number"),
+)
+
+shared_cart = Table(
+    "shared_cart",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Carts hold SeriesInstanceUIDs, not series keys: a shared cart outlives a series
+# being replaced, and answers only the series that still exist (as TCIA's do).
+shared_cart_series = Table(
+    "shared_cart_series",
+    metadata,
+    Column("cart_pk", Integer, ForeignKey("shared_cart.id"), primary_key=True),
+    Column("series_instance_uid", UID, primary_key=True),
 )

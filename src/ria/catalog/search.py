@@ -26,12 +26,14 @@ from ria.errors import ConfigurationError
 __all__ = [
     "ALL_SERIES",
     "InstanceRow",
+    "Match",
     "PatientRow",
     "SeriesFilter",
     "SeriesRow",
     "StudyRow",
     "ValueField",
     "distinct_values",
+    "find_instance",
     "iter_series",
     "list_instances",
     "list_patients",
@@ -45,19 +47,34 @@ ValueField = Literal[
 _PAGE = 2000
 
 
+Match = str | tuple[str, ...] | None
+"""A filter value: one value, any of several (a tuple), or ``None`` for "any"."""
+
+
 @dataclass(frozen=True)
 class SeriesFilter:
-    """Exact-match filters; ``None`` means "any". All given filters must hold."""
+    """Filters on series and their patient and study; ``None`` means "any". All given filters must hold.
 
-    collection: str | None = None
-    patient_id: str | None = None
-    study_instance_uid: str | None = None
-    series_instance_uid: str | None = None
-    modality: str | None = None
-    body_part_examined: str | None = None
-    manufacturer: str | None = None
-    manufacturer_model_name: str | None = None
-    released_after: dt.datetime | None = None
+    Exact-match fields take one value or a tuple of alternatives. Date bounds
+    are inclusive. ``all_modalities`` keeps patients imaged with *every* listed
+    modality (TCIA's "modality anded" search); ``min_studies`` keeps patients
+    with at least that many studies.
+    """
+
+    collection: Match = None
+    patient_id: Match = None
+    study_instance_uid: Match = None
+    series_instance_uid: Match = None
+    modality: Match = None
+    body_part_examined: Match = None
+    manufacturer: Match = None
+    manufacturer_model_name: Match = None
+    released_from: dt.datetime | None = None
+    study_date_from: dt.date | None = None
+    study_date_to: dt.date | None = None
+    description_contains: str | None = None
+    all_modalities: tuple[str, ...] = ()
+    min_studies: int | None = None
 
 
 ALL_SERIES = SeriesFilter()
@@ -87,6 +104,9 @@ class SeriesRow:
     source_url: str | None
     released_at: dt.datetime | None
     updated_at: dt.datetime
+    patient_sex: str | None
+    patient_age: str | None
+    admitting_diagnoses_description: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +140,10 @@ class InstanceRow:
     sop_class_uid: str
     transfer_syntax_uid: str | None
     instance_number: int | None
+    acquisition_number: int | None
     size: int
     sha256: str
+    md5: str | None
     blob_key: str
 
 
@@ -132,7 +154,16 @@ _SERIES_COLUMNS = {
     "study_date": study.c.study_date,
     "study_description": study.c.study_description,
     **{name: series.c[name] for name in (f.name for f in fields(SeriesRow)) if name in series.c},
+    "patient_sex": patient.c.patient_sex,
+    "patient_age": study.c.patient_age,
+    "admitting_diagnoses_description": study.c.admitting_diagnoses_description,
 }
+assert list(_SERIES_COLUMNS) == [f.name for f in fields(SeriesRow)], "SeriesRow and its columns disagree"
+# Positions of the keyset-pagination columns within a series row.
+_KEYSET = tuple(
+    list(_SERIES_COLUMNS).index(name)
+    for name in ("collection", "patient_id", "study_instance_uid", "series_instance_uid")
+)
 
 
 def _joined(*columns: Any) -> Select[Any]:
@@ -145,23 +176,48 @@ def _joined(*columns: Any) -> Select[Any]:
     )
 
 
+_EXACT = {
+    "collection": collection.c.name,
+    "patient_id": patient.c.patient_id,
+    "study_instance_uid": study.c.study_instance_uid,
+    "series_instance_uid": series.c.series_instance_uid,
+    "modality": series.c.modality,
+    "body_part_examined": series.c.body_part_examined,
+    "manufacturer": series.c.manufacturer,
+    "manufacturer_model_name": series.c.manufacturer_model_name,
+}
+
+
 def _where(query: Select[Any], where: SeriesFilter) -> Select[Any]:
-    exact = {
-        "collection": collection.c.name,
-        "patient_id": patient.c.patient_id,
-        "study_instance_uid": study.c.study_instance_uid,
-        "series_instance_uid": series.c.series_instance_uid,
-        "modality": series.c.modality,
-        "body_part_examined": series.c.body_part_examined,
-        "manufacturer": series.c.manufacturer,
-        "manufacturer_model_name": series.c.manufacturer_model_name,
-    }
-    for name, column in exact.items():
+    for name, column in _EXACT.items():
         value = getattr(where, name)
-        if value is not None:
+        if isinstance(value, tuple):
+            query = query.where(column.in_(value))
+        elif value is not None:
             query = query.where(column == value)
-    if where.released_after is not None:
-        query = query.where(series.c.released_at > where.released_after)
+    bounds = (
+        (where.released_from, series.c.released_at, True),
+        (where.study_date_from, study.c.study_date, True),
+        (where.study_date_to, study.c.study_date, False),
+    )
+    for bound, column, lower in bounds:
+        if bound is not None:
+            query = query.where(column >= bound if lower else column <= bound)
+    if where.description_contains:
+        needle = where.description_contains.lower()
+        query = query.where(func.lower(series.c.series_description).contains(needle, autoescape=True))
+    for wanted in where.all_modalities:
+        imaged = (
+            select(study.c.patient_pk)
+            .join(series, series.c.study_pk == study.c.id)
+            .where(series.c.modality == wanted)
+        )
+        query = query.where(patient.c.id.in_(imaged))
+    if where.min_studies is not None:
+        busy = (
+            select(study.c.patient_pk).group_by(study.c.patient_pk).having(func.count() >= where.min_studies)
+        )
+        query = query.where(patient.c.id.in_(busy))
     return query
 
 
@@ -188,7 +244,7 @@ def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[Se
         if len(page) < _PAGE:
             return
         final = page[-1]
-        last = (final[0], final[1], final[2], final[5])
+        last = tuple(final[index] for index in _KEYSET)
 
 
 def distinct_values(engine: Engine, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
@@ -238,20 +294,25 @@ def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Study
         return [StudyRow(*row) for row in conn.execute(query)]
 
 
+def _instances() -> Select[Any]:
+    return select(
+        series.c.series_instance_uid,
+        instance.c.sop_instance_uid,
+        instance.c.sop_class_uid,
+        instance.c.transfer_syntax_uid,
+        instance.c.instance_number,
+        instance.c.acquisition_number,
+        instance.c.size,
+        instance.c.sha256,
+        instance.c.md5,
+        instance.c.blob_key,
+    ).join(series, series.c.id == instance.c.series_pk)
+
+
 def list_instances(engine: Engine, series_instance_uid: str) -> list[InstanceRow]:
     """A series' instances in InstanceNumber order (unnumbered last, then by UID)."""
     query = (
-        select(
-            series.c.series_instance_uid,
-            instance.c.sop_instance_uid,
-            instance.c.sop_class_uid,
-            instance.c.transfer_syntax_uid,
-            instance.c.instance_number,
-            instance.c.size,
-            instance.c.sha256,
-            instance.c.blob_key,
-        )
-        .join(series, series.c.id == instance.c.series_pk)
+        _instances()
         .where(series.c.series_instance_uid == series_instance_uid)
         .order_by(
             instance.c.instance_number.is_(None), instance.c.instance_number, instance.c.sop_instance_uid
@@ -259,6 +320,18 @@ def list_instances(engine: Engine, series_instance_uid: str) -> list[InstanceRow
     )
     with engine.connect() as conn:
         return [InstanceRow(*row) for row in conn.execute(query)]
+
+
+def find_instance(
+    engine: Engine, sop_instance_uid: str, series_instance_uid: str | None = None
+) -> InstanceRow | None:
+    """One instance by SOPInstanceUID (and, if given, only within that series)."""
+    query = _instances().where(instance.c.sop_instance_uid == sop_instance_uid)
+    if series_instance_uid is not None:
+        query = query.where(series.c.series_instance_uid == series_instance_uid)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else InstanceRow(*row)
 
 
 def to_dataframe(rows: Sequence[SeriesRow | PatientRow | StudyRow | InstanceRow]) -> Any:

@@ -224,6 +224,32 @@ class CatalogWriter:
             [{"pk": pk, "n": n, "bytes": size} for pk, (n, size) in totals.items()],
         )
 
+    def describe_collection(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        doi: str | None = None,
+        license_name: str | None = None,
+        license_uri: str | None = None,
+    ) -> None:
+        """Set a collection's descriptive fields (given ones only), creating the collection if needed.
+
+        These feed TCIA's getSeries licence/DOI fields, getCollectionDescriptions
+        and citations.
+        """
+        given = {
+            "description": description,
+            "doi": doi,
+            "license_name": license_name,
+            "license_uri": license_uri,
+        }
+        values = {key: value for key, value in given.items() if value is not None}
+        with self._engine.begin() as conn:
+            pk = self._ensure_collection(conn, name, self._clock())
+            if values:
+                conn.execute(update(collection).where(collection.c.id == pk).values(**values))
+
     @staticmethod
     def _result(record: InstanceRecord, outcome: Outcome, reason: str | None = None) -> WriteResult:
         return WriteResult(

@@ -1,4 +1,4 @@
-"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5.
+"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5, shared carts.
 
 TCIA's getSeries carries each collection's licence and DOI; getImage with
 NewFileNames names files ``<AcquisitionNumber>-<InstanceNumber>.dcm``; the MD5
@@ -30,9 +30,29 @@ def upgrade() -> None:
     with op.batch_alter_table("instance") as batch:
         batch.add_column(sa.Column("acquisition_number", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("md5", sa.String(length=32), nullable=True))
+    op.create_table(
+        "shared_cart",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shared_cart")),
+        sa.UniqueConstraint("name", name=op.f("uq_shared_cart_name")),
+    )
+    op.create_table(
+        "shared_cart_series",
+        sa.Column("cart_pk", sa.Integer(), nullable=False),
+        sa.Column("series_instance_uid", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cart_pk"], ["shared_cart.id"], name=op.f("fk_shared_cart_series_cart_pk_shared_cart")
+        ),
+        sa.PrimaryKeyConstraint("cart_pk", "series_instance_uid", name=op.f("pk_shared_cart_series")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("shared_cart_series")
+    op.drop_table("shared_cart")
     with op.batch_alter_table("instance") as batch:
         batch.drop_column("md5")
         batch.drop_column("acquisition_number")
