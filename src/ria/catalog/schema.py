@@ -68,7 +68,7 @@ patient = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("collection_id", Integer, ForeignKey("collection.id"), nullable=False),
-    Column("patient_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False, index=True),
     Column("patient_name", String(324)),
     Column("patient_sex", String(16)),
     Column("patient_birth_date", Date),

@@ -1,4 +1,5 @@
-"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5, shared carts.
+"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5, shared carts,
+a PatientID index.
 
 TCIA's getSeries carries each collection's licence and DOI; getImage with
 NewFileNames names files ``<AcquisitionNumber>-<InstanceNumber>.dcm``; the MD5
@@ -30,6 +31,8 @@ def upgrade() -> None:
     with op.batch_alter_table("instance") as batch:
         batch.add_column(sa.Column("acquisition_number", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("md5", sa.String(length=32), nullable=True))
+    # getSeries?PatientID=… without a collection must not scan every patient.
+    op.create_index(op.f("ix_patient_patient_id"), "patient", ["patient_id"])
     op.create_table(
         "shared_cart",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -53,6 +56,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("shared_cart_series")
     op.drop_table("shared_cart")
+    op.drop_index(op.f("ix_patient_patient_id"), table_name="patient")
     with op.batch_alter_table("instance") as batch:
         batch.drop_column("md5")
         batch.drop_column("acquisition_number")
