@@ -19,6 +19,7 @@ __all__ = [
     "InvalidDicomError",
     "InvalidParameterError",
     "NotFoundError",
+    "RangeNotSatisfiableError",
     "RiaError",
     "StorageError",
 ]
@@ -68,6 +69,26 @@ class ConflictError(RiaError):
 
     http_status = 409
     code = "conflict"
+
+
+class RangeNotSatisfiableError(RiaError):
+    """No requested byte range overlaps the resource.
+
+    Carries the resource's length because the 416 answer must say it
+    (``Content-Range: bytes */LENGTH``, RFC 9110 §15.5.17) so the client can retry.
+    """
+
+    http_status = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, complete_length: int, message: str, **details: Any) -> None:
+        super().__init__(message, complete_length=complete_length, **details)
+        self.complete_length = complete_length
+
+    @property
+    def content_range(self) -> str:
+        """The ``Content-Range`` header value for the 416 response."""
+        return f"bytes */{self.complete_length}"
 
 
 class InvalidDicomError(RiaError):
