@@ -7,7 +7,9 @@ from fastapi import FastAPI
 import ria
 from ria.api import collections, health
 from ria.api.errors import install_error_handlers
+from ria.api.tcia import search_routes
 from ria.api.tcia.dialect import V1, V4
+from ria.api.tcia.download_routes import build_download_router
 from ria.api.tcia.query_routes import build_query_router
 from ria.archive import Archive
 
@@ -29,4 +31,6 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(collections.router)
     for dialect in (V1, V4):
         app.include_router(build_query_router(dialect))
+        app.include_router(build_download_router(dialect))
+    app.include_router(search_routes.router)
     return app

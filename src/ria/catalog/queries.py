@@ -27,6 +27,7 @@ from ria.catalog.search import (
     list_instances,
     list_patients,
     list_studies,
+    value_counts,
 )
 
 __all__ = ["Catalog", "CollectionInfo", "CollectionStats"]
@@ -158,6 +159,12 @@ class Catalog:
     def values(self, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
         """Distinct values of a series facet among matching series (modality, body part, …)."""
         return distinct_values(self.engine, field, where)
+
+    def value_counts(
+        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, upper: bool = False
+    ) -> list[tuple[str, int]]:
+        """Each value of a series facet with its number of distinct patients."""
+        return value_counts(self.engine, field, where, upper=upper)
 
     def patients(self, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
         return list_patients(self.engine, where)

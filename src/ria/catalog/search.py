@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, func, select, tuple_
+from sqlalchemy import Engine, Select, distinct, func, select, tuple_
 
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.errors import ConfigurationError
@@ -32,13 +32,16 @@ __all__ = [
     "SeriesRow",
     "StudyRow",
     "ValueField",
+    "apply_filter",
     "distinct_values",
     "find_instance",
     "iter_series",
+    "joined_series",
     "list_instances",
     "list_patients",
     "list_studies",
     "to_dataframe",
+    "value_counts",
 ]
 
 ValueField = Literal[
@@ -69,6 +72,7 @@ class SeriesFilter:
     body_part_examined: Match = None
     manufacturer: Match = None
     manufacturer_model_name: Match = None
+    patient_sex: Match = None
     released_from: dt.datetime | None = None
     study_date_from: dt.date | None = None
     study_date_to: dt.date | None = None
@@ -166,7 +170,8 @@ _KEYSET = tuple(
 )
 
 
-def _joined(*columns: Any) -> Select[Any]:
+def joined_series(*columns: Any) -> Select[Any]:
+    """``SELECT columns`` over series joined to their study, patient and collection."""
     return (
         select(*columns)
         .select_from(series)
@@ -185,10 +190,12 @@ _EXACT = {
     "body_part_examined": series.c.body_part_examined,
     "manufacturer": series.c.manufacturer,
     "manufacturer_model_name": series.c.manufacturer_model_name,
+    "patient_sex": patient.c.patient_sex,
 }
 
 
-def _where(query: Select[Any], where: SeriesFilter) -> Select[Any]:
+def apply_filter(query: Select[Any], where: SeriesFilter) -> Select[Any]:
+    """``query`` (over :func:`joined_series`) restricted to series matching ``where``."""
     for name, column in _EXACT.items():
         value = getattr(where, name)
         if isinstance(value, tuple):
@@ -233,7 +240,7 @@ def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[Se
         study.c.study_instance_uid,
         series.c.series_instance_uid,
     )
-    base = _where(_joined(*_SERIES_COLUMNS.values()), where).order_by(*order)
+    base = apply_filter(joined_series(*_SERIES_COLUMNS.values()), where).order_by(*order)
     last: tuple[Any, ...] | None = None
     while True:
         query = base if last is None else base.where(tuple_(*order) > tuple_(*last))
@@ -252,9 +259,30 @@ def distinct_values(engine: Engine, field: ValueField, where: SeriesFilter = ALL
     column = _SERIES_COLUMNS.get(field)
     if column is None or field not in ValueField.__args__:  # type: ignore[attr-defined]
         raise ConfigurationError(f"cannot list values of {field!r}")
-    query = _where(_joined(column), where).where(column.is_not(None)).distinct().order_by(column)
+    query = apply_filter(joined_series(column), where).where(column.is_not(None)).distinct().order_by(column)
     with engine.connect() as conn:
         return [str(value) for value in conn.execute(query).scalars()]
+
+
+def value_counts(
+    engine: Engine, field: ValueField, where: SeriesFilter = ALL_SERIES, *, upper: bool = False
+) -> list[tuple[str, int]]:
+    """Each non-null value of ``field`` with the number of distinct patients having it (TCIA's …AndCounts).
+
+    ``upper`` folds case first, as TCIA does for body parts ("Chest" and "CHEST" are one value).
+    """
+    column = _SERIES_COLUMNS.get(field)
+    if column is None or field not in ValueField.__args__:  # type: ignore[attr-defined]
+        raise ConfigurationError(f"cannot count values of {field!r}")
+    value = func.upper(column) if upper else column
+    query = (
+        apply_filter(joined_series(value, func.count(distinct(patient.c.id))), where)
+        .where(column.is_not(None))
+        .group_by(value)
+        .order_by(value)
+    )
+    with engine.connect() as conn:
+        return [(str(name), int(count)) for name, count in conn.execute(query)]
 
 
 def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
@@ -267,7 +295,11 @@ def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Pati
         patient.c.patient_birth_date,
         patient.c.ethnic_group,
     )
-    query = _where(_joined(*columns), where).distinct().order_by(collection.c.name, patient.c.patient_id)
+    query = (
+        apply_filter(joined_series(*columns), where)
+        .distinct()
+        .order_by(collection.c.name, patient.c.patient_id)
+    )
     with engine.connect() as conn:
         return [PatientRow(*row) for row in conn.execute(query)]
 
@@ -286,7 +318,7 @@ def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Study
         study.c.patient_age,
     )
     query = (
-        _where(_joined(*columns, func.count(series.c.id)), where)
+        apply_filter(joined_series(*columns, func.count(series.c.id)), where)
         .group_by(study.c.id, *columns)
         .order_by(collection.c.name, patient.c.patient_id, study.c.study_instance_uid)
     )

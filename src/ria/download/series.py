@@ -1,0 +1,142 @@
+"""A series as TCIA's getImage delivers it: a streamed ZIP, LICENSE first, then the DICOM files.
+
+File names follow TCIA: ``00000001.dcm``… in instance order by default, or with
+``new_file_names`` ``<acquisition run>-<instance>.dcm`` (``1-01.dcm``), each part
+zero-padded to the width of its largest count, the instance counter restarting
+with each acquisition — so files sort in acquisition, then instance, order.
+With ``include_md5`` the archive ends with ``md5hashes.csv`` (``Filename,MD5Hash``),
+hashed from the bytes actually sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ria.archive import Archive
+from ria.catalog.queries import CollectionInfo
+from ria.catalog.search import InstanceRow, SeriesFilter, SeriesRow
+from ria.download.zipstream import Md5Manifest, ZipMember, iter_zip
+from ria.errors import ConflictError, NotFoundError
+from ria.storage.base import iter_range
+
+__all__ = [
+    "LICENSE_NAME",
+    "SeriesZip",
+    "license_text",
+    "sequential_names",
+    "series_zip",
+    "tcia_new_file_names",
+]
+
+LICENSE_NAME = "LICENSE"
+
+
+def sequential_names(count: int) -> list[str]:
+    """TCIA's default member names: ``00000001.dcm``, ``00000002.dcm``, …"""
+    return [f"{number:08d}.dcm" for number in range(1, count + 1)]
+
+
+def tcia_new_file_names(instances: Sequence[InstanceRow]) -> list[str]:
+    """``NewFileNames=Yes`` names for instances already in InstanceNumber order."""
+    acquisitions = [row.acquisition_number or 0 for row in instances]
+    runs = 1 + sum(1 for before, after in itertools.pairwise(acquisitions) if after != before)
+    numbers = [row.instance_number for row in instances]
+    distinct_instances = 1 + sum(
+        1 for before, after in itertools.pairwise(numbers) if after is not None and after != before
+    )
+    run_width, instance_width = len(str(runs)), len(str(distinct_instances))
+    names: list[str] = []
+    run, counter, previous = 1, 0, acquisitions[0] if acquisitions else 0
+    for acquisition in acquisitions:
+        if acquisition != previous:
+            run, counter, previous = run + 1, 0, acquisition
+        counter += 1
+        names.append(f"{run:0{run_width}d}-{counter:0{instance_width}d}.dcm")
+    return names
+
+
+def license_text(series: SeriesRow, info: CollectionInfo | None) -> str:
+    """The LICENSE member: the collection's licence, and how to cite it, in plain words."""
+    lines = ["License Information."]
+    if info is not None and info.license_name:
+        where = f" at {info.license_uri}" if info.license_uri else ""
+        lines.append(
+            f"The {series.collection} collection is distributed under the {info.license_name}{where}."
+        )
+        lines.append("By downloading the data, you agree to abide by terms of this license.")
+    else:
+        lines.append(
+            f"No licence is recorded for the {series.collection} collection in this archive; "
+            "ask the archive's curators for the terms of use before reusing these data."
+        )
+    if info is not None and info.doi_url:
+        lines.append(f"Publications using these data must cite the collection: {info.doi_url}")
+    lines.append(f"Series: {series.series_instance_uid}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SeriesZip:
+    """Everything needed to stream one series; building it checks the series exists and is local."""
+
+    series: SeriesRow
+    instances: list[InstanceRow]
+    names: list[str]
+    license: str | None
+    md5: Md5Manifest | None
+
+    @property
+    def filename(self) -> str:
+        return f"{self.series.series_instance_uid}.zip"
+
+    def chunks(self, archive: Archive) -> Iterator[bytes]:
+        """The ZIP, streamed: memory stays flat whatever the series' size."""
+        members: list[ZipMember] = []
+        if self.license is not None:
+            members.append(ZipMember.from_bytes(LICENSE_NAME, self.license.encode("utf-8")))
+        members.extend(
+            ZipMember(
+                name=name, size=row.size, chunks=functools.partial(iter_range, archive.store, row.blob_key)
+            )
+            for name, row in zip(self.names, self.instances, strict=True)
+        )
+        if self.md5 is not None:
+            members.append(self.md5.member())
+        return iter_zip(members, md5=self.md5)
+
+
+def series_zip(
+    archive: Archive,
+    series_instance_uid: str,
+    *,
+    new_file_names: bool = False,
+    include_license: bool = True,
+    include_md5: bool = False,
+) -> SeriesZip:
+    """Prepare a series download; raises before any byte is sent if it cannot be served."""
+    rows = archive.catalog.series(SeriesFilter(series_instance_uid=series_instance_uid))
+    if not rows:
+        raise NotFoundError(
+            f"no series with SeriesInstanceUID {series_instance_uid}", parameter="SeriesInstanceUID"
+        )
+    series = rows[0]
+    if series.is_remote:
+        where = series.source_url or "its source archive"
+        raise ConflictError(
+            f"series {series_instance_uid} is remote: this archive holds its metadata only; "
+            f"download it from {where}",
+            source_url=series.source_url,
+        )
+    instances = archive.catalog.instances(series_instance_uid)
+    names = tcia_new_file_names(instances) if new_file_names else sequential_names(len(instances))
+    info = {c.name: c for c in archive.catalog.collections()}.get(series.collection)
+    return SeriesZip(
+        series=series,
+        instances=instances,
+        names=names,
+        license=license_text(series, info) if include_license else None,
+        md5=Md5Manifest() if include_md5 else None,
+    )
