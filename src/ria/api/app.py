@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import ria
-from ria.api import collections, health
+from ria.api import carts, collections, health
 from ria.api.errors import install_error_handlers
-from ria.api.tcia import search_routes
+from ria.api.tcia import cart_routes, describe_routes, search_routes
 from ria.api.tcia.dialect import V1, V4
 from ria.api.tcia.download_routes import build_download_router
 from ria.api.tcia.query_routes import build_query_router
@@ -33,4 +33,7 @@ def create_app(archive: Archive) -> FastAPI:
         app.include_router(build_query_router(dialect))
         app.include_router(build_download_router(dialect))
     app.include_router(search_routes.router)
+    app.include_router(describe_routes.router)
+    app.include_router(cart_routes.router)
+    app.include_router(carts.router)
     return app

@@ -1,0 +1,87 @@
+"""Ria's own API for shared carts and manifests (``/api/v1``), JSON in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from ria.api.deps import get_archive
+from ria.archive import Archive
+from ria.catalog.carts import cart_series, create_cart
+from ria.catalog.search import SeriesFilter
+from ria.manifest import iter_csv_manifest, iter_tcia_manifest
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["Ria"])
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+
+
+class CartRequest(BaseModel):
+    series: list[str] = Field(description="SeriesInstanceUIDs; every one must be in the archive")
+    name: str | None = Field(default=None, description="a name of your own; drawn at random if absent")
+    description: str | None = None
+
+
+class CartCreated(BaseModel):
+    name: str
+    series: int
+    url: str = Field(description="getContentsByName URL that lists the cart, for TCIA clients")
+
+
+class Cart(BaseModel):
+    name: str
+    series: list[str]
+
+
+@router.post("/carts", status_code=201, summary="Create a shared cart")
+def create(request: Request, archive: ArchiveDep, body: CartRequest) -> CartCreated:
+    name = create_cart(archive.engine, body.series, body.name, body.description)
+    url = f"{str(request.base_url).rstrip('/')}/nbia-api/services/v1/getContentsByName?name={name}"
+    return CartCreated(name=name, series=len(set(body.series)), url=url)
+
+
+@router.get("/carts/{name}", summary="The series of a shared cart")
+def read(archive: ArchiveDep, name: str) -> Cart:
+    return Cart(name=name, series=cart_series(archive.engine, name))
+
+
+@router.get("/manifest", summary="A download manifest (.tcia or CSV) for every series matching the filters")
+def manifest(
+    request: Request,
+    archive: ArchiveDep,
+    collection: str | None = None,
+    patient_id: str | None = None,
+    study_instance_uid: str | None = None,
+    modality: str | None = None,
+    body_part_examined: str | None = None,
+    manufacturer: str | None = None,
+    format: Annotated[Literal["tcia", "csv"], Query()] = "tcia",
+) -> Response:
+    where = SeriesFilter(
+        collection=collection,
+        patient_id=patient_id,
+        study_instance_uid=study_instance_uid,
+        modality=modality,
+        body_part_examined=body_part_examined,
+        manufacturer=manufacturer,
+    )
+    rows = archive.catalog.iter_series(where)
+    if format == "csv":
+        lines = iter_csv_manifest(rows)
+        media, name = "text/csv; charset=utf-8", "manifest.csv"
+    else:
+        base = str(request.base_url).rstrip("/")
+        lines = iter_tcia_manifest(
+            (row.series_instance_uid for row in rows),
+            download_server_url=f"{base}/nbia-api/services/v4/getImage",
+        )
+        media, name = "application/x-nbia-manifest-file", "manifest.tcia"
+    return StreamingResponse(
+        (line.encode() for line in lines),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
