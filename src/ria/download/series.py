@@ -97,6 +97,8 @@ class SeriesZip:
         members: list[ZipMember] = []
         if self.license is not None:
             members.append(ZipMember.from_bytes(LICENSE_NAME, self.license.encode("utf-8")))
+            if self.md5 is not None:
+                self.md5.exclude(LICENSE_NAME)
         members.extend(
             ZipMember(
                 name=name, size=row.size, chunks=functools.partial(iter_range, archive.store, row.blob_key)

@@ -174,6 +174,10 @@ class Md5Manifest:
         if name not in self._own_names:
             self._hashes[name] = md5_hex
 
+    def exclude(self, name: str) -> None:
+        """Leave member ``name`` out of the manifest (TCIA lists the DICOM files, not the LICENSE)."""
+        self._own_names.add(validate_member_name(name))
+
     @property
     def hashes(self) -> dict[str, str]:
         """Member name → lowercase hex MD5, in streaming order (a copy)."""

@@ -64,10 +64,11 @@ def _text(value: object) -> str:
 
 
 def _columns(rows: Sequence[Row]) -> list[str]:
-    columns: dict[str, None] = {}
+    """Every column of the rows, in their own order: tables keep their shape even where all-null."""
+    ordered: dict[str, None] = {}
     for row in rows:
-        columns.update(dict.fromkeys(key for key, value in row.items() if value is not None))
-    return list(columns)
+        ordered.update(dict.fromkeys(row))
+    return list(ordered)
 
 
 def _csv(rows: Sequence[Row]) -> str:
