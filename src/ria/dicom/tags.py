@@ -34,12 +34,6 @@ class TagRow:
     data: str | None
 
 
-def _name(element: DataElement) -> str:
-    if element.tag.is_private:
-        return "Private Tag" if not element.name.startswith("[") else element.name.strip("[]")
-    return element.name
-
-
 def _data(element: DataElement) -> str | None:
     if element.tag.group >= 0x6000 or element.VR in _BINARY_VRS:
         return _ELIDED
@@ -61,13 +55,13 @@ def iter_tag_rows(dataset: Dataset, depth: int = 0) -> Iterator[TagRow]:
         if element.tag == 0x7FE00010:
             return
         if element.VR == "SQ":
-            name = _name(element)
+            name = element.name
             yield TagRow(tag, name, None)
             for item in element.value:
                 yield from iter_tag_rows(item, depth + 1)
             yield TagRow(tag, f"End {name}", None)
         else:
-            yield TagRow(tag, _name(element), _data(element))
+            yield TagRow(tag, element.name, _data(element))
 
 
 class _Stream:
