@@ -112,7 +112,7 @@ def demo(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Build an archive from real sample CT/MR images (TCGA-LUAD, TCGA-BRCA) and serve it."""
-    from ria.sample import write_demo_corpus
+    from ria.sample.corpus import CC_BY_3, DEMO_DESCRIPTIONS, write_demo_corpus
 
     settings = build_settings(data_dir, database_url)
     with Archive(settings) as archive, tempfile.TemporaryDirectory(prefix="ria-demo-") as scratch:
@@ -122,6 +122,15 @@ def demo(
         for collection, folder in sorted(corpus.folders.items()):
             report = archive.ingest([folder], collection, workers=1)
             out.print(report.summary(), highlight=False)
+            if collection in DEMO_DESCRIPTIONS:
+                description, doi = DEMO_DESCRIPTIONS[collection]
+                archive.writer().describe_collection(
+                    collection,
+                    description=description,
+                    doi=doi,
+                    license_name=CC_BY_3[0],
+                    license_uri=CC_BY_3[1],
+                )
         out.print(f"demo archive in {settings.data_dir.resolve()}")
         if no_serve:
             return

@@ -24,13 +24,28 @@ from pydicom.uid import UID
 from ria.dicom.uids import derive_uid
 from ria.errors import NotFoundError
 
-__all__ = ["DEMO_COLLECTIONS", "CorpusInfo", "find_test_file", "generate_corpus", "write_demo_corpus"]
+__all__ = [
+    "DEMO_COLLECTIONS",
+    "DEMO_DESCRIPTIONS",
+    "CorpusInfo",
+    "find_test_file",
+    "generate_corpus",
+    "write_demo_corpus",
+]
 
 # Real TCGA participant barcodes (LUAD patients in the GDC MAF, BRCA patients in the
 # TCGA survival table), so the demo archive links to real genomics later.
 DEMO_COLLECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "CT": ("TCGA-LUAD", ("TCGA-05-4244", "TCGA-05-4249", "TCGA-05-4250")),
     "MR": ("TCGA-BRCA", ("TCGA-3C-AAAU", "TCGA-3C-AALI", "TCGA-3C-AALJ")),
+}
+
+# What TCIA publishes for the demo's collections (TCIA's TCGA collections are CC BY 3.0), so the
+# demo's getSeries, LICENSE files and DOI lookups show real licence and citation data.
+CC_BY_3 = ("Creative Commons Attribution 3.0 Unported License", "http://creativecommons.org/licenses/by/3.0/")
+DEMO_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "TCGA-LUAD": ("Lung adenocarcinoma", "10.7937/K9/TCIA.2016.JGNIHEP5"),
+    "TCGA-BRCA": ("Breast invasive carcinoma", "10.7937/K9/TCIA.2016.AB2NAZRP"),
 }
 
 # Real CT and MR images: bundled with pydicom, then those pydicom-data adds.
