@@ -517,6 +517,18 @@ def test_simple_search_by_study_count_and_all_modalities(live: Live) -> None:
     assert either["totalPatients"] == len(truth.subjects())
 
 
+def test_simple_search_by_study_date_range(live: Live) -> None:
+    truth = live.truth
+    dates = sorted({i.study_date for i in truth.instances if i.study_date is not None})
+    assert len(dates) >= 2, "the corpus needs studies on different dates"
+    for low, high in ((dates[0], dates[0]), (dates[0], dates[-1]), (dates[-1], dates[-1])):
+        found = nbia.getSimpleSearch(fromDate=f"{low:%Y/%m/%d}", toDate=f"{high:%Y/%m/%d}")
+        inside = [i for i in truth.instances if i.study_date is not None and low <= i.study_date <= high]
+        expected = sorted(truth.subjects(inside))
+        assert found is not None, (low, high)
+        assert sorted((s["project"], s["subjectId"]) for s in _subjects(found)) == expected
+
+
 @SQLITE_ONLY
 def test_simple_search_as_uids_and_manifest(live: Live) -> None:
     truth = live.truth
@@ -582,14 +594,6 @@ def test_get_collection_descriptions(live: Live) -> None:
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="server bug: GET /nbia-api/services/v4/getCollectionDescriptions answers "
-    "[{'id': 1, 'collectionName': 'TCGA-BRCA'}, ...] without `description` for collections that have none, "
-    "so tcia_utils getCollectionDescriptions(format='df', removeHtml='yes') raises KeyError('description'); "
-    "expected every row to carry `description` (an empty string when none is recorded)",
-)
 def test_get_collection_descriptions_as_dataframe_without_html(live: Live) -> None:
     frame = nbia.getCollectionDescriptions(format="df", removeHtml="yes")
     assert isinstance(frame, pd.DataFrame)

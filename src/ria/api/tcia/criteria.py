@@ -91,7 +91,8 @@ def parse_criteria(form: Mapping[str, str], *, default_size: int = 25) -> Search
             if target == "patient_sex":
                 items = tuple(_SEX.get(item.lower(), item) for item in items)
             lists.setdefault(target, []).extend(items)
-        elif key == "daterangecriteria":
+        elif key in ("daterangecriteria", "criteria.daterange"):
+            # "Criteria.DateRange" is what tcia_utils 3.x sends (an enum's str(), not its value).
             extra["study_date_from"] = _date(form, f"fromDate{index}")
             extra["study_date_to"] = _date(form, f"toDate{index}")
         elif key == "minnumberofstudiescriteria":

@@ -118,7 +118,8 @@ def get_collection_descriptions(
 ) -> Response:
     rows = [
         {
-            "description": info.description,
+            # Always present (TCIA's clients index it, e.g. tcia_utils strips its HTML).
+            "description": info.description or "",
             "id": number,
             "collectionName": info.name,
             "descriptionURI": info.doi_url,
