@@ -1,7 +1,7 @@
 """Ria's TCIA v4 API against TCIA's own OpenAPI 3.1 description, over a live server holding real DICOM.
 
-``nbia-api-v4.yaml`` (CBIIT/NBIA-TCIA ``docs/nbia-api.yaml``, kept next to the
-project in ``../shared/docs``) is loaded as it is. Every path it lists is called
+``nbia-api-v4.yaml`` (CBIIT/NBIA-TCIA ``docs/nbia-api.yaml``, copied into
+``tests/api/data``) is loaded as it is. Every path it lists is called
 with the method it gives (GET query parameters, POST form bodies), using only
 parameter names the YAML declares for that operation and every one it requires.
 JSON bodies are validated with ``jsonschema`` (Draft 2020-12) against the YAML's
@@ -44,9 +44,7 @@ from ria.archive import Archive
 from tests.conftest import Corpus
 
 SPEC_FILE = Path(
-    os.environ.get(
-        "RIA_NBIA_V4_YAML", Path(__file__).resolve().parents[3] / "shared" / "docs" / "nbia-api-v4.yaml"
-    )
+    os.environ.get("RIA_NBIA_V4_YAML", Path(__file__).resolve().parent / "data" / "nbia-api-v4.yaml")
 )
 SPEC_URI = "urn:tcia:nbia-api-v4"
 V1 = "/nbia-api/services/v1"
