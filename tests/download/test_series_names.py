@@ -18,6 +18,7 @@ def _rows(pairs: list[tuple[int | None, int | None]]) -> list[InstanceRow]:
             size=1,
             sha256="0" * 64,
             md5=None,
+            crc32=None,
             blob_key="0" * 64,
         )
         for n, (acquisition, instance) in enumerate(pairs)

@@ -28,6 +28,7 @@ class InstanceRecord:
     header: InstanceHeader
     blob: BlobInfo
     md5: str | None = None
+    crc32: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,7 @@ instance = Table(
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("md5", String(32)),
+    Column("crc32", BigInteger),
     Column("blob_key", String(64), nullable=False, index=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Index("ix_instance_series_pk_instance_number", "series_pk", "instance_number"),

@@ -148,6 +148,7 @@ class InstanceRow:
     size: int
     sha256: str
     md5: str | None
+    crc32: int | None
     blob_key: str
 
 
@@ -337,6 +338,7 @@ def _instances() -> Select[Any]:
         instance.c.size,
         instance.c.sha256,
         instance.c.md5,
+        instance.c.crc32,
         instance.c.blob_key,
     ).join(series, series.c.id == instance.c.series_pk)
 

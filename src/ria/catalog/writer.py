@@ -379,6 +379,7 @@ def _instance_row(series_pk: int, record: InstanceRecord, now: dt.datetime) -> d
         "size": record.blob.size,
         "sha256": record.blob.sha256,
         "md5": record.md5,
+        "crc32": record.crc32,
         "blob_key": record.blob.key,
         "ingested_at": now,
     }

@@ -6,21 +6,21 @@ chunks plus the central directory (about a hundred bytes per member), and no
 temporary file is ever created. A client that disconnects simply stops the
 generator.
 
-We drive the standard library's :class:`zipfile.ZipFile` over a write-only,
-non-seekable spool that the generator drains, rather than writing headers by
-hand: the standard writer already gets ZIP64 (members and offsets past 4 GiB,
-more than 65,535 members) and data descriptors right, and every reader we test
-against (``zipfile``, Info-ZIP ``unzip``/``zipinfo``) reads its output.
-Consequences of streaming, by design:
+Records are packed by :mod:`ria.download.zipformat` (the standard library's
+writer insists on computing every CRC itself). Every reader we test against
+(``zipfile``, Info-ZIP ``unzip``/``zipinfo``) reads the output, ZIP64 included
+(members and offsets past 4 GiB, more than 65,535 members). By design:
 
 * Members are STORED, not deflated: DICOM pixel data barely compresses and
   stored members cost no CPU.
-* Each member's CRC is only known after its bytes are sent, so every member has
-  a data descriptor (general-purpose bit 3) and its local header carries zero
-  sizes, as APPNOTE 4.4.4 requires for bit 3. The *declared* size is still
-  used: it decides whether the member needs ZIP64 fields (members over 2 GiB
-  get them, as ``zipfile`` does) and the streamed bytes are checked against it.
-  A member of unknown size gets ZIP64 fields in case it turns out large.
+* A member whose size and CRC-32 are known (the catalogue records both at
+  ingest; in-memory members are hashed up front) gets a complete local header
+  and its bytes are passed through untouched — no checksum pass. Any other
+  member is streamed: bit 3 set, CRC computed as it goes, a data descriptor
+  after it, ZIP64 fields when its size is unknown. Declared sizes are always
+  checked against the bytes sent.
+* Member data chunks are yielded as they come, never copied or joined; only the
+  small records between them are batched.
 * A failure mid-stream (a storage error, a wrong size, a bad member name) is
   raised out of the generator and nothing more is emitted — in particular no
   central directory — so the HTTP server aborts the connection instead of
@@ -32,16 +32,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import stat
-import struct
-import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
+from ria.download.zipformat import (
+    Entry,
+    central_directory_entry,
+    data_descriptor,
+    end_records,
+    local_header,
+)
 from ria.errors import InvalidParameterError, StorageError
 
 __all__ = [
@@ -62,11 +66,6 @@ MD5_MANIFEST_NAME = "md5hashes.csv"
 Chunk = bytes | bytearray | memoryview
 
 _MAX_NAME_BYTES = 0xFFFF  # the name length field is 16 bits
-_FILE_MODE = stat.S_IFREG | 0o644
-_UNIX = 3  # "version made by" host system: extractors then honour the Unix mode
-_EXTENDED_TIMESTAMP = 0x5455  # "UT" extra field: modification time in UTC seconds
-_DOS_EPOCH = datetime(1980, 1, 1)
-_DOS_END = datetime(2107, 12, 31, 23, 59, 58)
 
 
 def validate_member_name(name: str) -> str:
@@ -112,13 +111,17 @@ class ZipMember:
     against it (a mismatch raises :class:`~ria.errors.StorageError`). ``None``
     means unknown. ``modified`` defaults to the time the archive was started;
     it is written in UTC (the DOS field has no zone), naive datetimes are taken
-    to be UTC already.
+    to be UTC already. ``crc32`` (with ``size``) lets the member go out without a
+    checksum pass; ``md5`` is what an :class:`Md5Manifest` records instead of
+    hashing the bytes again. Both must describe the bytes ``chunks`` yields.
     """
 
     name: str
     size: int | None
     chunks: Callable[[], Iterable[Chunk]]
     modified: datetime | None = None
+    crc32: int | None = None
+    md5: str | None = None
 
     def __post_init__(self) -> None:
         # Validated on construction, so a bad name is refused before the response starts
@@ -127,6 +130,10 @@ class ZipMember:
         if self.size is not None and (isinstance(self.size, bool) or self.size < 0):
             raise InvalidParameterError(
                 "size", f"member size must be a non-negative integer, got {self.size!r}"
+            )
+        if self.crc32 is not None and not 0 <= self.crc32 <= 0xFFFFFFFF:
+            raise InvalidParameterError(
+                "crc32", f"member crc32 must be an unsigned 32-bit value, got {self.crc32!r}"
             )
 
     @classmethod
@@ -197,51 +204,6 @@ class Md5Manifest:
         return ZipMember(name=name, size=None, chunks=lambda: (self.csv_bytes(),), modified=modified)
 
 
-class _Spool:
-    """Write-only, non-seekable file that ``ZipFile`` writes into and the generator drains.
-
-    Having no ``seek`` is what makes ``ZipFile`` use data descriptors instead of
-    rewriting headers. Written ``bytes`` are kept by reference, not copied, until
-    drained; after :meth:`discard`, writes are counted and dropped, so a failed
-    archive's writer can be closed without holding its central directory.
-    """
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self._position = 0
-        self._discarding = False
-        self.pending = 0
-
-    def write(self, data: bytes) -> int:
-        if type(data) is not bytes:
-            data = bytes(data)
-        size = len(data)
-        self._position += size
-        if size and not self._discarding:
-            self._parts.append(data)
-            self.pending += size
-        return size
-
-    def tell(self) -> int:
-        return self._position
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def take(self) -> bytes:
-        """Everything written since the last call, as one buffer (no copy when it is one write)."""
-        parts, self._parts, self.pending = self._parts, [], 0
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def discard(self) -> None:
-        self._discarding = True
-        self._parts.clear()
-        self.pending = 0
-
-
 def iter_zip(
     members: Iterable[ZipMember],
     *,
@@ -275,27 +237,45 @@ def iter_zip(
 def _stream(
     members: Iterable[ZipMember], chunk_size: int, md5: Md5Manifest | None
 ) -> Generator[bytes, None, None]:
-    spool = _Spool()
-    archive = zipfile.ZipFile(spool, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)
     started = datetime.now(UTC)
-    handle: IO[bytes] | None = None
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    pending: list[bytes] = []
+    pending_size = 0
+    offset = 0
     chunks: Iterable[Chunk] | None = None
-    finished = False
     try:
         for member in members:
             if not isinstance(member, ZipMember):
                 raise TypeError(f"iter_zip members must be ZipMember, got {type(member).__name__}")
-            if member.name in archive.NameToInfo:
+            if member.name in seen:
                 raise InvalidParameterError("name", f"duplicate archive member name: {member.name!r}")
+            seen.add(member.name)
+            modified = member.modified or started
+            name = member.name.encode("utf-8")
             chunks = member.chunks()
-            size = member.size
-            if size is None and isinstance(chunks, list | tuple):
-                size = sum(memoryview(chunk).nbytes for chunk in chunks)
-            info = _zip_info(member.name, size, member.modified or started)
-            digest = hashlib.md5(usedforsecurity=False) if md5 is not None else None
+            size, crc = member.size, member.crc32
+            if isinstance(chunks, list | tuple) and (size is None or crc is None):
+                # In memory already: hash it now and send a complete header.
+                crc = 0
+                total = 0
+                for part in chunks:
+                    crc = zlib.crc32(part, crc)
+                    total += memoryview(part).nbytes
+                if size is not None and total != size:
+                    raise StorageError(
+                        f"archive member {member.name!r} holds {total} bytes, not its declared {size}"
+                    )
+                size = total
+            header, zip64 = local_header(name, modified, size=size, crc32=crc)
+            streamed = size is None or crc is None
+            entry_offset = offset
+            pending.append(header)
+            pending_size += len(header)
+            offset += len(header)
+            running = 0
+            digest = hashlib.md5(usedforsecurity=False) if md5 is not None and member.md5 is None else None
             written = 0
-            # Unknown size: ZIP64 fields from the start, since the local header cannot be revisited.
-            handle = archive.open(info, mode="w", force_zip64=size is None)
             for chunk in chunks:
                 data = chunk if type(chunk) is bytes else bytes(chunk)
                 if not data:
@@ -305,52 +285,51 @@ def _stream(
                     raise StorageError(
                         f"archive member {member.name!r} is longer than its declared {size} bytes"
                     )
-                handle.write(data)
+                if streamed:
+                    running = zlib.crc32(data, running)
                 if digest is not None:
                     digest.update(data)
-                if spool.pending >= chunk_size:
-                    yield spool.take()
+                offset += len(data)
+                if len(data) >= chunk_size:
+                    if pending:
+                        yield pending[0] if len(pending) == 1 else b"".join(pending)
+                        pending, pending_size = [], 0
+                    yield data
+                    continue
+                pending.append(data)
+                pending_size += len(data)
+                if pending_size >= chunk_size:
+                    yield b"".join(pending)
+                    pending, pending_size = [], 0
             if size is not None and written != size:
                 raise StorageError(
                     f"archive member {member.name!r} ended after {written} of its declared {size} bytes"
                 )
             _close_source(chunks)
             chunks = None
-            handle.close()
-            handle = None
-            if md5 is not None and digest is not None:
-                md5.record(member.name, digest.hexdigest())
-            if spool.pending >= chunk_size:
-                yield spool.take()
-        archive.close()
-        finished = True
-        if spool.pending:
-            yield spool.take()
+            if streamed:
+                crc = running
+                descriptor = data_descriptor(crc, written, zip64)
+                pending.append(descriptor)
+                pending_size += len(descriptor)
+                offset += len(descriptor)
+            assert crc is not None
+            entries.append(Entry(name, entry_offset, written, crc, streamed, zip64, modified))
+            if md5 is not None:
+                md5.record(member.name, digest.hexdigest() if digest is not None else str(member.md5))
+            if pending_size >= chunk_size:
+                yield b"".join(pending)
+                pending, pending_size = [], 0
+        directory_offset = offset
+        directory = [central_directory_entry(entry) for entry in entries]
+        directory_size = sum(len(record) for record in directory)
+        pending.extend(directory)
+        pending.append(end_records(len(entries), directory_offset, directory_size))
+        yield b"".join(pending)
     finally:
-        if not finished:
-            _abandon(spool, archive, handle, chunks)
-
-
-def _abandon(
-    spool: _Spool,
-    archive: zipfile.ZipFile,
-    handle: IO[bytes] | None,
-    chunks: Iterable[Chunk] | None,
-) -> None:
-    """Release everything after a failure or an early stop, emitting nothing more.
-
-    The writer is closed into a discarding spool (else ``ZipFile.__del__`` would
-    try to finish the archive later); errors while tidying up are dropped so the
-    original failure is the one that propagates.
-    """
-    spool.discard()
-    with suppress(Exception):
-        _close_source(chunks)
-    if handle is not None:
-        with suppress(Exception):
-            handle.close()
-    with suppress(Exception):
-        archive.close()
+        if chunks is not None:
+            with suppress(Exception):
+                _close_source(chunks)
 
 
 def _close_source(chunks: Iterable[Chunk] | None) -> None:
@@ -358,27 +337,3 @@ def _close_source(chunks: Iterable[Chunk] | None) -> None:
     close = getattr(chunks, "close", None)
     if callable(close):
         close()
-
-
-def _zip_info(name: str, size: int | None, modified: datetime) -> zipfile.ZipInfo:
-    utc = modified.astimezone(UTC).replace(tzinfo=None) if modified.tzinfo else modified
-    dos = min(max(utc, _DOS_EPOCH), _DOS_END)  # the DOS field spans 1980-2107 only
-    info = zipfile.ZipInfo(name, date_time=dos.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_STORED
-    info.create_system = _UNIX
-    info.external_attr = _FILE_MODE << 16
-    info.file_size = size or 0
-    info.extra = _extended_timestamp(modified)
-    return info
-
-
-def _extended_timestamp(modified: datetime) -> bytes:
-    """The "UT" extra field, so Info-ZIP and others restore the exact UTC time, not DOS local time.
-
-    Omitted when the time does not fit its signed 32-bit seconds.
-    """
-    aware = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
-    seconds = int(aware.timestamp())
-    if not 0 <= seconds < 1 << 31:
-        return b""
-    return struct.pack("<HHBl", _EXTENDED_TIMESTAMP, 5, 1, seconds)

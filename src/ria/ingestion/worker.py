@@ -51,7 +51,7 @@ def _prepare(
         store.discard(staged)
         raise
     blob = store.commit(staged)
-    return InstanceRecord(source=item.display, header=header, blob=blob, md5=staged.md5)
+    return InstanceRecord(source=item.display, header=header, blob=blob, md5=staged.md5, crc32=staged.crc32)
 
 
 def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:

@@ -20,6 +20,7 @@ import io
 import os
 import re
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,7 @@ class StagedBlob:
     size: int
     sha256: str
     md5: str
+    crc32: int
     data: bytes | None = None
     path: Path | None = None
 
@@ -93,15 +95,19 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
     digest = hashlib.sha256()
     # MD5 rides along because TCIA's API serves per-image MD5s; hashing here costs one pass less.
     md5 = hashlib.md5(usedforsecurity=False)
+    crc = 0
     parts: list[bytes] = []
     held = 0
     while held <= memory_limit:
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:
             data = b"".join(parts)
-            return StagedBlob(size=len(data), sha256=digest.hexdigest(), md5=md5.hexdigest(), data=data)
+            return StagedBlob(
+                size=len(data), sha256=digest.hexdigest(), md5=md5.hexdigest(), crc32=crc, data=data
+            )
         digest.update(chunk)
         md5.update(chunk)
+        crc = zlib.crc32(chunk, crc)
         parts.append(chunk)
         held += len(chunk)
     path = staging / f"{uuid.uuid4().hex}.part"
@@ -115,6 +121,7 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
             while chunk := stream.read(CHUNK_SIZE):
                 digest.update(chunk)
                 md5.update(chunk)
+                crc = zlib.crc32(chunk, crc)
                 out.write(chunk)
                 size += len(chunk)
     except OSError as exc:
@@ -123,7 +130,7 @@ def spool(stream: BinaryIO, staging: Path, memory_limit: int) -> StagedBlob:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return StagedBlob(size=size, sha256=digest.hexdigest(), md5=md5.hexdigest(), path=path)
+    return StagedBlob(size=size, sha256=digest.hexdigest(), md5=md5.hexdigest(), crc32=crc, path=path)
 
 
 def iter_range(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:

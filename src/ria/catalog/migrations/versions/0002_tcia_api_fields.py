@@ -1,10 +1,11 @@
-"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber and MD5, shared carts,
-a PatientID index.
+"""Fields the TCIA API serves: collection DOI and licence, instance AcquisitionNumber, MD5 and CRC-32,
+shared carts, a PatientID index.
 
 TCIA's getSeries carries each collection's licence and DOI; getImage with
 NewFileNames names files ``<AcquisitionNumber>-<InstanceNumber>.dcm``; the MD5
 endpoints and ``IncludeMD5`` answer per-image MD5 hashes, recorded at ingest so
-that a hierarchy hash never has to re-read every byte. Rows ingested before this
+that a hierarchy hash never has to re-read every byte; the CRC-32 lets a ZIP download carry
+each file's checksum in its header without a checksum pass over the bytes. Rows ingested before this
 revision keep NULL there and are hashed on demand.
 
 Revision ID: 0002
@@ -31,6 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table("instance") as batch:
         batch.add_column(sa.Column("acquisition_number", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("md5", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("crc32", sa.BigInteger(), nullable=True))
     # getSeries?PatientID=… without a collection must not scan every patient.
     op.create_index(op.f("ix_patient_patient_id"), "patient", ["patient_id"])
     op.create_table(
@@ -58,6 +60,7 @@ def downgrade() -> None:
     op.drop_table("shared_cart")
     op.drop_index(op.f("ix_patient_patient_id"), table_name="patient")
     with op.batch_alter_table("instance") as batch:
+        batch.drop_column("crc32")
         batch.drop_column("md5")
         batch.drop_column("acquisition_number")
     with op.batch_alter_table("collection") as batch:
