@@ -46,14 +46,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import math
 import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,22 +59,22 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 try:
     import requests
 except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/api.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
-from sqlalchemy import Connection, Table, create_engine, func, select, text
-from sqlalchemy.engine import URL, make_url
+from api_catalogue import BenchError, CatalogueGenerator, Totals, catalogue_totals, finish_load
+from api_server import QUIET_LIMIT, BackendCpu, CpuWatch, Server, own_cpu, server_version, throwaway_database
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from ria.archive import Archive
 from ria.catalog.database import normalise_url
-from ria.catalog.schema import collection, instance, patient, series, study
 from ria.errors import RiaError
 from ria.sample import generate_corpus
 from ria.sample.corpus import find_test_file
@@ -109,396 +107,7 @@ SOURCE_FOLDER = "bench-source"  # in the data folder: the real series' DICOM fil
 DOWNLOAD_TEMPLATES = ("693_UNCR.dcm", "CT_small.dcm")
 DOWNLOAD_COLLECTION = "TCGA-LUAD"  # generate_corpus files CT under this name
 QUERY_MODALITIES = ("CT", "MR", "PT")
-QUIET_LIMIT = 0.25  # cores other processes may use during a phase before it is flagged
 SHM = "/dev/shm"  # tmpfs: download and copy targets, when it has room
-
-
-class BenchError(Exception):
-    """A benchmark step failed or a result did not check out."""
-
-
-# --------------------------------------------------------------------------- catalogue shape
-
-
-@dataclass(frozen=True)
-class SeriesKind:
-    """One kind of series: modality, description and ranges for image count and bytes per image."""
-
-    modality: str
-    description: str
-    images: tuple[int, int]
-    image_bytes: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class StudyKind:
-    """A kind of study: its series are ``series`` plus, half of the time, one of ``optional``."""
-
-    description: str
-    body_part: str
-    series: tuple[SeriesKind, ...]
-    optional: tuple[SeriesKind, ...]
-
-
-@dataclass(frozen=True)
-class CollectionKind:
-    name: str
-    sites: tuple[str, ...]  # TCGA tissue source site codes (the XX in TCGA-XX-XXXX)
-    sex: str | None  # None: both
-    studies: tuple[StudyKind, ...]
-
-
-CT_BYTES = (525_000, 527_500)  # 512x512x16 bit plus header
-CT_AX = SeriesKind("CT", "AX 5.0 STND", (40, 90), CT_BYTES)
-CT_THIN = SeriesKind("CT", "AX 1.25mm LUNG", (60, 110), CT_BYTES)
-CT_VENOUS = SeriesKind("CT", "PORTAL VENOUS 3mm", (50, 100), CT_BYTES)
-CT_AC = SeriesKind("CT", "CTAC 3.75 Thick", (50, 100), CT_BYTES)
-CT_SCOUT = SeriesKind("CT", "Topogram 0.6 T20s", (1, 2), (280_000, 300_000))
-PT_WB = SeriesKind("PT", "PET WB AC", (50, 100), (66_000, 67_500))
-MR_T1 = SeriesKind("MR", "AX T1 POST GD", (20, 60), (132_000, 134_000))
-MR_T2 = SeriesKind("MR", "AX T2 FSE", (20, 60), (132_000, 134_000))
-MR_FLAIR = SeriesKind("MR", "AX FLAIR", (20, 40), (132_000, 134_000))
-MR_DWI = SeriesKind("MR", "DWI b0 b800", (30, 80), (34_000, 36_000))
-MR_DCE = SeriesKind("MR", "DYN 3D VIBE", (80, 140), (170_000, 180_000))
-MG_VIEW = SeriesKind("MG", "R MLO", (1, 2), (18_000_000, 28_000_000))
-SEG_TUMOR = SeriesKind("SEG", "Tumor segmentation", (1, 1), (150_000, 900_000))
-SR_REPORT = SeriesKind("SR", "Radiology report", (1, 1), (6_000, 20_000))
-
-CHEST_CT = StudyKind("CT CHEST W CONTRAST", "CHEST", (CT_AX, CT_THIN), (SEG_TUMOR, CT_SCOUT))
-PET_CT = StudyKind("PET CT WHOLE BODY", "WHOLEBODY", (CT_AC, PT_WB), (SEG_TUMOR, CT_SCOUT))
-ABD_CT = StudyKind("CT ABDOMEN PELVIS W CONTRAST", "ABDOMEN", (CT_AX, CT_VENOUS), (SEG_TUMOR, SR_REPORT))
-PELVIS_CT = StudyKind("CT PELVIS W CONTRAST", "PELVIS", (CT_AX, CT_VENOUS), (SR_REPORT,))
-NECK_CT = StudyKind("CT NECK SOFT TISSUE", "NECK", (CT_AX, CT_THIN), (SEG_TUMOR,))
-BRAIN_MR = StudyKind("MRI BRAIN W WO CONTRAST", "BRAIN", (MR_T1, MR_T2), (MR_FLAIR, MR_DWI))
-BREAST_MR = StudyKind("MRI BREAST BILATERAL", "BREAST", (MR_T1, MR_DCE), (SEG_TUMOR, MR_T2))
-BREAST_MG = StudyKind("MAMMO DIAGNOSTIC BILAT", "BREAST", (MG_VIEW, MG_VIEW), (SR_REPORT,))
-PELVIS_MR = StudyKind("MRI PELVIS W WO CONTRAST", "PELVIS", (MR_T2, MR_DWI), (MR_DCE, SEG_TUMOR))
-PROSTATE_MR = StudyKind("MRI PROSTATE MULTIPARAMETRIC", "PROSTATE", (MR_T2, MR_DWI), (MR_DCE, SEG_TUMOR))
-ABD_MR = StudyKind("MRI ABDOMEN W WO CONTRAST", "ABDOMEN", (MR_T1, MR_T2), (MR_DWI, MR_DCE))
-KNEE_MR = StudyKind("MRI LOWER EXTREMITY", "LEG", (MR_T1, MR_T2), (MR_FLAIR,))
-
-COLLECTIONS: tuple[CollectionKind, ...] = (
-    CollectionKind("TCGA-LUAD", ("05", "44", "55", "49", "50"), None, (CHEST_CT, PET_CT)),
-    CollectionKind("TCGA-LUSC", ("18", "21", "33", "34", "60"), None, (CHEST_CT, PET_CT)),
-    CollectionKind("TCGA-BRCA", ("A2", "AR", "BH", "E2", "AO"), "F", (BREAST_MR, BREAST_MG)),
-    CollectionKind("TCGA-KIRC", ("B0", "B8", "BP", "CJ", "CZ"), None, (ABD_CT, ABD_MR)),
-    CollectionKind("TCGA-KIRP", ("2Z", "5P", "A4", "B1", "BQ"), None, (ABD_CT,)),
-    CollectionKind("TCGA-KICH", ("KL", "KM", "KN", "KO"), None, (ABD_CT,)),
-    CollectionKind("TCGA-GBM", ("02", "06", "08", "12", "19"), None, (BRAIN_MR,)),
-    CollectionKind("TCGA-LGG", ("CS", "DB", "DU", "FG", "HT"), None, (BRAIN_MR,)),
-    CollectionKind("TCGA-HNSC", ("BA", "CN", "CQ", "CV", "QK"), None, (NECK_CT, PET_CT)),
-    CollectionKind("TCGA-OV", ("04", "09", "13", "24", "25"), "F", (ABD_CT, PELVIS_CT)),
-    CollectionKind("TCGA-UCEC", ("AX", "B5", "BG", "BS", "D1"), "F", (PELVIS_MR, PELVIS_CT)),
-    CollectionKind("TCGA-CESC", ("C5", "DS", "EA", "EK", "FU"), "F", (PELVIS_MR, PET_CT)),
-    CollectionKind("TCGA-PRAD", ("CH", "EJ", "G9", "HC", "KK"), "M", (PROSTATE_MR,)),
-    CollectionKind("TCGA-LIHC", ("BC", "CC", "DD", "ED", "G3"), None, (ABD_CT, ABD_MR)),
-    CollectionKind("TCGA-STAD", ("BR", "CD", "CG", "HU", "VQ"), None, (ABD_CT,)),
-    CollectionKind("TCGA-COAD", ("A6", "AA", "AZ", "CM", "D5"), None, (ABD_CT, PET_CT)),
-    CollectionKind("TCGA-READ", ("AF", "AG", "DC", "EI", "F5"), None, (PELVIS_MR, PELVIS_CT)),
-    CollectionKind("TCGA-BLCA", ("BT", "DK", "FD", "GD", "XF"), None, (PELVIS_CT, ABD_CT)),
-    CollectionKind("TCGA-SARC", ("3B", "DX", "IE", "JV", "MJ"), None, (KNEE_MR, CHEST_CT)),
-    CollectionKind("TCGA-ESCA", ("IG", "JY", "L5", "LN", "R6"), None, (CHEST_CT, PET_CT)),
-)
-
-# (manufacturer, model, software versions) per modality; a patient's site picks one.
-EQUIPMENT: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "CT": (
-        ("SIEMENS", "SOMATOM Definition AS+", "syngo CT 2012B"),
-        ("GE MEDICAL SYSTEMS", "LightSpeed VCT", "LightSpeedverrel"),
-        ("Philips", "Brilliance 64", "3.2.1"),
-        ("TOSHIBA", "Aquilion ONE", "V4.86ER005"),
-    ),
-    "PT": (
-        ("SIEMENS", "Biograph 64", "VG50A"),
-        ("GE MEDICAL SYSTEMS", "Discovery STE", "pet_coreload.41"),
-        ("Philips", "GEMINI TF TOF 64", "3.3.0"),
-    ),
-    "MR": (
-        ("SIEMENS", "Skyra", "syngo MR E11"),
-        ("GE MEDICAL SYSTEMS", "SIGNA HDxt", "15\\LX\\MR Software release:15.0_M4_0910.a"),
-        ("Philips Medical Systems", "Achieva", "3.2.3"),
-    ),
-    "MG": (
-        ("HOLOGIC, Inc.", "Selenia Dimensions", "1.7.4.3"),
-        ("GE MEDICAL SYSTEMS", "Senographe Essential", "ADS_53.40"),
-    ),
-    "SEG": (("QIICR", "dcmqi", "1.2.5"),),
-    "SR": (("Nuance", "PowerScribe 360", "4.0"),),
-}
-SOP_CLASSES = {
-    "CT": "1.2.840.10008.5.1.4.1.1.2",
-    "MR": "1.2.840.10008.5.1.4.1.1.4",
-    "PT": "1.2.840.10008.5.1.4.1.1.128",
-    "MG": "1.2.840.10008.5.1.4.1.1.1.2",
-    "SEG": "1.2.840.10008.5.1.4.1.1.66.4",
-    "SR": "1.2.840.10008.5.1.4.1.1.88.22",
-}
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-IMPLICIT_LE = "1.2.840.10008.1.2"
-JPEG2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
-PARTICIPANT_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-@dataclass
-class Totals:
-    """What the catalogue holds (synthetic and real rows together)."""
-
-    collections: int = 0
-    patients: int = 0
-    studies: int = 0
-    series: int = 0
-    instances: int = 0
-    bytes: int = 0
-
-    def describe(self) -> str:
-        return (
-            f"{self.collections} collections, {self.patients} patients, {self.studies} studies, "
-            f"{self.series} series, {self.instances} instances, {self.bytes / 1e12:.2f} TB catalogued"
-        )
-
-
-@dataclass
-class _Rows:
-    """Rows waiting for the next bulk insert, parents before children."""
-
-    patients: list[dict[str, Any]] = field(default_factory=list)
-    studies: list[dict[str, Any]] = field(default_factory=list)
-    series: list[dict[str, Any]] = field(default_factory=list)
-    instances: list[dict[str, Any]] = field(default_factory=list)
-
-    def flush(self, conn: Connection) -> None:
-        for table, rows in (
-            (patient, self.patients),
-            (study, self.studies),
-            (series, self.series),
-            (instance, self.instances),
-        ):
-            if rows:
-                conn.execute(table.insert(), rows)
-                rows.clear()
-
-
-class CatalogueGenerator:
-    """Synthetic collection > patient > study > series > instance rows, inserted in batches.
-
-    Primary keys are assigned here, after the highest key already in each
-    table (the real series is ingested first), so parents and children are
-    linked without reading anything back.
-    """
-
-    def __init__(self, conn: Connection, run: int, used_patient_ids: set[str]) -> None:
-        self.conn = conn
-        self.run = run
-        self.rng = random.Random(SEED)
-        self.now = dt.datetime.now(dt.UTC)
-        self.used_patient_ids = used_patient_ids
-        self.next_id = {table.name: _max_id(conn, table) + 1 for table in (patient, study, series, instance)}
-        self.totals = Totals()
-        self.collection_ids = self._collections()
-
-    def _key(self, table: Table) -> int:
-        key = self.next_id[table.name]
-        self.next_id[table.name] = key + 1
-        return key
-
-    def _collection_ids(self) -> dict[str, int]:
-        return {name: key for name, key in self.conn.execute(select(collection.c.name, collection.c.id))}
-
-    def _collections(self) -> list[int]:
-        existing = self._collection_ids()
-        ids: list[int] = []
-        for kind in COLLECTIONS:
-            if kind.name not in existing:
-                self.conn.execute(
-                    collection.insert().values(
-                        name=kind.name,
-                        description=f"{kind.name} radiology images (synthetic rows for bench/api.py)",
-                        doi=f"10.7937/K9/TCIA.2016.{kind.name[5:]}",
-                        license_name="Creative Commons Attribution 3.0 Unported License",
-                        license_uri="https://creativecommons.org/licenses/by/3.0/",
-                        created_at=self.now,
-                    )
-                )
-                existing = self._collection_ids()
-            ids.append(existing[kind.name])
-        self.totals.collections = len(ids)
-        return ids
-
-    def _patient_id(self, kind: CollectionKind) -> str:
-        while True:
-            participant = "".join(self.rng.choices(PARTICIPANT_ALPHABET, k=4))
-            barcode = f"TCGA-{self.rng.choice(kind.sites)}-{participant}"
-            if barcode not in self.used_patient_ids:
-                self.used_patient_ids.add(barcode)
-                return barcode
-
-    def generate(self, target_instances: int, progress: Callable[[Totals], None]) -> Totals:
-        rows = _Rows()
-        index = 0
-        while self.totals.instances < target_instances:
-            which = index % len(COLLECTIONS)
-            self._patient(rows, COLLECTIONS[which], self.collection_ids[which], index)
-            index += 1
-            if len(rows.instances) >= INSERT_BATCH:
-                rows.flush(self.conn)
-                self.conn.commit()
-                progress(self.totals)
-        rows.flush(self.conn)
-        self.conn.commit()
-        return self.totals
-
-    def _patient(self, rows: _Rows, kind: CollectionKind, collection_id: int, index: int) -> None:
-        rng = self.rng
-        patient_id = self._patient_id(kind)
-        patient_pk = self._key(patient)
-        rows.patients.append(
-            {
-                "id": patient_pk,
-                "collection_id": collection_id,
-                "patient_id": patient_id,
-                "patient_name": patient_id,
-                "patient_sex": kind.sex or rng.choice("MF"),
-                "patient_birth_date": None,
-                "ethnic_group": None,
-                "created_at": self.now,
-            }
-        )
-        self.totals.patients += 1
-        site = rng.randrange(12)
-        age = rng.randint(28, 88)
-        first = dt.date(1995, 1, 1) + dt.timedelta(days=rng.randrange(19 * 365))
-        for number in range(2):
-            study_kind = kind.studies[(index + number) % len(kind.studies)]
-            study_date = first + dt.timedelta(days=number * rng.randint(60, 400))
-            study_uid = f"{UID_ROOT}.{self.run}.{index + 1}.{number + 1}"
-            study_pk = self._key(study)
-            rows.studies.append(
-                {
-                    "id": study_pk,
-                    "patient_pk": patient_pk,
-                    "study_instance_uid": study_uid,
-                    "study_date": study_date,
-                    "study_description": study_kind.description,
-                    "study_id": str(rng.randint(1, 99999)),
-                    "accession_number": f"{rng.randrange(10**7):07d}",
-                    "admitting_diagnoses_description": None,
-                    "patient_age": f"{age + (study_date - first).days // 365:03d}Y",
-                    "created_at": self.now,
-                }
-            )
-            self.totals.studies += 1
-            kinds = list(study_kind.series)
-            if rng.random() < 0.5:
-                kinds.append(rng.choice(study_kind.optional))
-            for position, series_kind in enumerate(kinds, start=1):
-                self._series(rows, series_kind, study_kind, study_pk, study_uid, study_date, position, site)
-
-    def _series(
-        self,
-        rows: _Rows,
-        kind: SeriesKind,
-        study_kind: StudyKind,
-        study_pk: int,
-        study_uid: str,
-        when: dt.date,
-        position: int,
-        site: int,
-    ) -> None:
-        rng = self.rng
-        series_uid = f"{study_uid}.{position}"
-        series_pk = self._key(series)
-        choices = EQUIPMENT[kind.modality]
-        manufacturer, model, software = choices[site % len(choices)]
-        sop_class = SOP_CLASSES[kind.modality]
-        syntax = (
-            JPEG2000_LOSSLESS if kind.modality == "MG" else (IMPLICIT_LE if site % 5 == 0 else EXPLICIT_LE)
-        )
-        low, high = kind.image_bytes
-        count = rng.randint(*kind.images)
-        total = 0
-        for number in range(1, count + 1):
-            sop_uid = f"{series_uid}.{number}"
-            size = rng.randint(low, high)
-            total += size
-            digest = hashlib.sha256(sop_uid.encode()).hexdigest()
-            rows.instances.append(
-                {
-                    "id": self._key(instance),
-                    "series_pk": series_pk,
-                    "sop_instance_uid": sop_uid,
-                    "sop_class_uid": sop_class,
-                    "transfer_syntax_uid": syntax,
-                    "instance_number": number,
-                    "acquisition_number": 1,
-                    "size": size,
-                    "sha256": digest,
-                    "md5": hashlib.md5(sop_uid.encode(), usedforsecurity=False).hexdigest(),
-                    "blob_key": digest,
-                    "ingested_at": self.now,
-                }
-            )
-        rows.series.append(
-            {
-                "id": series_pk,
-                "study_pk": study_pk,
-                "series_instance_uid": series_uid,
-                "modality": kind.modality,
-                "protocol_name": f"{study_kind.body_part} {kind.description}",
-                "series_date": when,
-                "series_description": kind.description,
-                "body_part_examined": study_kind.body_part,
-                "series_number": position,
-                "manufacturer": manufacturer,
-                "manufacturer_model_name": model,
-                "software_versions": software,
-                "image_count": count,
-                "file_size": total,
-                "is_remote": False,
-                "source_url": None,
-                "ingested_at": self.now,
-                "updated_at": self.now,
-                "released_at": self.now,
-            }
-        )
-        self.totals.series += 1
-        self.totals.instances += count
-        self.totals.bytes += total
-
-
-def _max_id(conn: Connection, table: Table) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-
-
-def catalogue_totals(archive: Archive) -> Totals:
-    with archive.engine.connect() as conn:
-        counts = [
-            int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-            for table in (collection, patient, study, series, instance)
-        ]
-        size = int(conn.execute(select(func.coalesce(func.sum(series.c.file_size), 0))).scalar_one())
-    collections, patients, studies, series_count, instances = counts
-    return Totals(collections, patients, studies, series_count, instances, size)
-
-
-def _finish_load(archive: Archive) -> None:
-    """Leave the catalogue as a long-running archive would have it after the load."""
-    with archive.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # Explicit keys do not advance the serial sequences; later ingests must not collide.
-            for table in (collection, patient, study, series, instance):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
-                    )
-                )
-            conn.commit()
-            # What autovacuum does within a minute of a bulk load; done now so it cannot
-            # happen in the middle of a measurement.
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-        elif conn.dialect.name == "sqlite":
-            # Fold the write-ahead log into the database file, as an idle archive would.
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 # --------------------------------------------------------------------------- building the archive
@@ -578,7 +187,7 @@ def build_archive(settings: Settings, target_instances: int, download_mb: int) -
                 conn.execute(text("PRAGMA cache_size=-524288"))  # 512 MiB for this load only
             generated = CatalogueGenerator(conn, run, used).generate(target_instances, progress)
         insert_seconds = time.perf_counter() - started
-        _finish_load(archive)
+        finish_load(archive)
         seconds = time.perf_counter() - started
         rate = generated.instances / insert_seconds
         print(
@@ -602,208 +211,7 @@ def reuse_archive(settings: Settings) -> BuiltArchive:
     return BuiltArchive(str(manifest["download_series"]), files, totals)
 
 
-# --------------------------------------------------------------------------- PostgreSQL
-
-
-@contextlib.contextmanager
-def throwaway_database(url: str, keep: bool) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server ``url`` names; dropped on exit unless ``keep``."""
-    base = make_url(normalise_url(url))
-    if base.get_backend_name() != "postgresql":
-        raise BenchError(f"--database-url must be a postgresql:// URL, got {base.drivername}")
-    name = f"{base.database or 'ria'}_api_bench_{os.getpid()}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise BenchError(f"cannot create database {name}: {reason}") from exc
-    target: URL = base.set(database=name)
-    print(f"  PostgreSQL: created database {name}")
-    try:
-        yield target.render_as_string(hide_password=False)
-    finally:
-        if keep:
-            print(f"kept database {target.render_as_string(hide_password=True)}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            print(f"  PostgreSQL: dropped database {name}")
-        admin.dispose()
-
-
-def _server_version(url: str) -> str:
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.connect() as conn:
-            return str(conn.execute(text("SHOW server_version")).scalar_one())
-    finally:
-        engine.dispose()
-
-
-# --------------------------------------------------------------------------- the server
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds process ``pid`` has used so far (Linux only)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class BackendCpu:
-    """CPU used so far by the PostgreSQL backends connected to one database of a local server.
-
-    They work for ``ria serve``, so it is the archive's CPU, not another process's.
-    Backends that exit between two readings take their CPU with them (the pool is
-    stable once warmed up, so this stays small).
-    """
-
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(normalise_url(url))
-
-    def __call__(self) -> float:
-        query = text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        with self.engine.connect() as conn:
-            pids = [int(pid) for pid in conn.execute(query).scalars()]
-        return sum(cpu for pid in pids if (cpu := process_cpu(pid)) is not None)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-class Server:
-    """``ria serve`` on a free loopback port, its output in ``log_path``; stopped by :meth:`stop`."""
-
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        # Documented defaults, except the catalogue URL, which goes through the environment
-        # so that a password never shows in the process list.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
-        if settings.database_url:
-            env["RIA_DATABASE_URL"] = settings.database_url
-        command = [
-            *RIA_CLI,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(settings.data_dir),
-        ]
-        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-        )
-
-    def _log_tail(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-    def wait_ready(self, timeout: float = SERVER_START_TIMEOUT) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last_error = ""
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"ria serve exited with {self.process.returncode}:\n{self._log_tail()}")
-            try:
-                response = requests.get(f"{self.url}/api/v1/health", timeout=5)
-                if response.status_code == 200:
-                    health: dict[str, Any] = response.json()
-                    return health
-                last_error = f"HTTP {response.status_code} {response.text[:200]}"
-            except requests.RequestException as exc:
-                last_error = str(exc)
-            time.sleep(0.2)
-        raise BenchError(f"ria serve did not become healthy within {timeout:.0f} s ({last_error})")
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time the server process has used so far (Linux only)."""
-        return process_cpu(self.process.pid)
-
-    def stop(self) -> None:
-        try:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=SERVER_STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    print("  ria serve did not stop on SIGTERM; killing it", file=sys.stderr)
-                    self.process.kill()
-                    self.process.wait(timeout=SERVER_STOP_TIMEOUT)
-        finally:
-            self._log.close()
-
-
 # --------------------------------------------------------------------------- measurements
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            fields = handle.readline().split()
-    except OSError:
-        return None
-    # cpu user nice system idle iowait irq softirq steal ...
-    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-class CpuWatch:
-    """How many cores *other* processes kept busy during a phase: machine CPU minus server and client CPU.
-
-    A shared machine (a test suite running alongside) slows the server and the
-    client down; the figure goes next to each result so such runs are recognisable.
-    """
-
-    def __init__(self, server_cpu: Callable[[], float | None]) -> None:
-        self.server_cpu = server_cpu
-        self.other_cores: float | None = None
-        self._start: tuple[float | None, float | None, float, float] = (None, None, 0.0, 0.0)
-
-    def __enter__(self) -> CpuWatch:
-        self._start = (machine_busy_seconds(), self.server_cpu(), _own_cpu(), time.perf_counter())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        machine, server_cpu, client, started = self._start
-        machine_now, server_now = machine_busy_seconds(), self.server_cpu()
-        seconds = time.perf_counter() - started
-        if machine is None or machine_now is None or server_cpu is None or server_now is None or seconds <= 0:
-            return
-        ours = (server_now - server_cpu) + (_own_cpu() - client)
-        self.other_cores = max(0.0, (machine_now - machine - ours) / seconds)
-
-    def note(self) -> str:
-        if self.other_cores is None:
-            return "other processes' CPU: not measured"
-        shared = self.other_cores > QUIET_LIMIT
-        warning = " (WARNING: the machine was shared; figures unreliable)" if shared else ""
-        return f"other processes kept {self.other_cores:.2f} cores busy{warning}"
-
-
 @dataclass(frozen=True)
 class Latency:
     name: str
@@ -982,9 +390,9 @@ def measure_download(
     server_used = client_used = 0.0
     with CpuWatch(server_cpu) as watch:
         for repeat in range(repeats):
-            server_before, client_before = server_cpu(), _own_cpu()
+            server_before, client_before = server_cpu(), own_cpu()
             seconds, _ = _download(session, url, uid, target)
-            server_after, client_after = server_cpu(), _own_cpu()
+            server_after, client_after = server_cpu(), own_cpu()
             if server_before is not None and server_after is not None:
                 server_used += server_after - server_before
             client_used += client_after - client_before
@@ -1306,7 +714,7 @@ def run(args: argparse.Namespace) -> int:
         database_url: str | None = None
         if args.database_url:
             database_url = stack.enter_context(throwaway_database(args.database_url, args.keep))
-            print(f"  PostgreSQL {_server_version(database_url)}")
+            print(f"  PostgreSQL {server_version(database_url)}")
         settings = Settings(data_dir=data_dir, database_url=database_url)
         started = time.perf_counter()
         built = prepare(settings, args)

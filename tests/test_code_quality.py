@@ -19,7 +19,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = _run("mypy")
+    result = _run("mypy", "src", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -38,7 +38,8 @@ def test_modules_stay_small() -> None:
     """Modules over ~800 lines are where the field's code goes wrong; keep ours under it."""
     too_long = {
         str(path.relative_to(ROOT)): n
-        for path in (ROOT / "src").rglob("*.py")
+        for folder in ("src", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
         if (n := len(path.read_text().splitlines())) > 800
     }
     assert too_long == {}

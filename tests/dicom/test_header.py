@@ -120,7 +120,8 @@ def _element_boundaries(data: bytes) -> set[int]:
         ds = pydicom.dcmread(io.BytesIO(data))
     starts = set()
     for element in ds._dict.values():
-        tell = getattr(element, "value_tell", None) or element.file_tell
+        tell = getattr(element, "value_tell", None) or getattr(element, "file_tell", None)
+        assert isinstance(tell, int)
         long_form = not ds.is_implicit_VR and element.VR in _LONG_VRS
         starts.add(tell - (12 if long_form else 8))
     return starts | {len(data)}

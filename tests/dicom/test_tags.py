@@ -61,7 +61,7 @@ def test_nested_sequences_get_one_marker_per_level() -> None:
 
 def test_streams_are_read_as_streams() -> None:
     data = _file("CT_small.dcm").read_bytes()
-    buffered = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+    buffered = io.BufferedReader(io.BytesIO(data))
     assert read_tag_rows(buffered) == read_tag_rows(_file("CT_small.dcm"))
 
 
