@@ -70,6 +70,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from api_catalogue import BenchError, CatalogueGenerator, Totals, catalogue_totals, finish_load
 from api_server import QUIET_LIMIT, BackendCpu, CpuWatch, Server, own_cpu, server_version, throwaway_database
+from common import ria_source_state
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -468,31 +469,6 @@ def _all_other(latencies: Sequence[Latency], download: Throughput) -> list[float
     return [item.other_cores for item in latencies] + [download.other_cores]
 
 
-def _ria_source_state() -> str:
-    """Where the ria being measured comes from: its git commit, and whether src/ has local changes."""
-    import ria
-
-    package = Path(ria.__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(package), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return f"from {package}"
-    return f"from {package} at commit {head}" + (" with uncommitted changes" if dirty else "")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -708,7 +684,7 @@ def run(args: argparse.Namespace) -> int:
         f"  python {platform.python_version()}, ria {version('ria')}, {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}"
     )
-    print(f"  ria {_ria_source_state()}")
+    print(f"  ria {ria_source_state()}")
     with contextlib.ExitStack() as stack:
         scratch, data_dir = stack.enter_context(_workspace(args.data_dir, args.keep))
         database_url: str | None = None

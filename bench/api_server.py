@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/api.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
 from api_catalogue import BenchError
+from common import process_cpu, stop_process
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
@@ -84,15 +85,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds process ``pid`` has used so far (Linux only)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class BackendCpu:
@@ -171,17 +163,7 @@ class Server:
         return process_cpu(self.process.pid)
 
     def stop(self) -> None:
-        try:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=SERVER_STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    print("  ria serve did not stop on SIGTERM; killing it", file=sys.stderr)
-                    self.process.kill()
-                    self.process.wait(timeout=SERVER_STOP_TIMEOUT)
-        finally:
-            self._log.close()
+        stop_process(self.process, self._log, "ria serve", SERVER_STOP_TIMEOUT)
 
 
 def machine_busy_seconds() -> float | None:

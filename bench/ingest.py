@@ -47,6 +47,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/ingest.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
+from common import process_cpu, ria_source_state, stop_process
+
 from ria.sample import CorpusInfo, generate_corpus
 
 # The real CLI, started the way the console script starts it, from this interpreter's
@@ -254,24 +256,10 @@ class Orthanc:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the Orthanc process has used so far (Linux only)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu(self.process.pid)
 
     def stop(self) -> None:
-        try:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=ORTHANC_STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    print("  Orthanc did not stop on SIGTERM; killing it", file=sys.stderr)
-                    self.process.kill()
-                    self.process.wait(timeout=ORTHANC_STOP_TIMEOUT)
-        finally:
-            self._log.close()
+        stop_process(self.process, self._log, "Orthanc", ORTHANC_STOP_TIMEOUT)
 
 
 def _upload(url: str, files: Sequence[Path], clients: int) -> list[str]:
@@ -360,31 +348,6 @@ def _orthanc_version(executable: Path) -> str:
     return out.stdout.splitlines()[0] if out.stdout else "?"
 
 
-def _ria_source_state() -> str:
-    """Where the ria being measured comes from: its git commit, and whether src/ has local changes."""
-    import ria
-
-    package = Path(ria.__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(package), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return f"from {package}"
-    return f"from {package} at commit {head}" + (" with uncommitted changes" if dirty else "")
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--instances", type=int, default=20000, help="corpus size (default 20000)")
@@ -427,7 +390,7 @@ def run(args: argparse.Namespace) -> int:
         f"  python {platform.python_version()}, ria {version('ria')}, {_orthanc_version(orthanc)}, "
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}"
     )
-    print(f"  ria {_ria_source_state()}")
+    print(f"  ria {ria_source_state()}")
     with _workspace(args.keep) as space:
         started = time.perf_counter()
         corpus = generate_corpus(space / "corpus", args.instances)

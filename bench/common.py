@@ -1,0 +1,60 @@
+"""What every benchmark script shares: which ria is measured, process CPU time, stopping a server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+__all__ = ["process_cpu", "ria_source_state", "stop_process"]
+
+
+def ria_source_state() -> str:
+    """Where the ria being measured comes from: its git commit, and whether src/ has local changes."""
+    import ria
+
+    package = Path(ria.__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"from {package}"
+    return f"from {package} at commit {head}" + (" with uncommitted changes" if dirty else "")
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds process ``pid`` has used so far (Linux only)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_process(process: subprocess.Popen[bytes], log: IO[bytes], name: str, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it does not stop within ``timeout``; always closes its log."""
+    try:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                print(f"  {name} did not stop on SIGTERM; killing it", file=sys.stderr)
+                process.kill()
+                process.wait(timeout=timeout)
+    finally:
+        log.close()
