@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +30,8 @@ class InstanceRecord:
     blob: BlobInfo
     md5: str | None = None
     crc32: int | None = None
+    quarantine: str | None = None
+    actions: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

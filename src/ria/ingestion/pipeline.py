@@ -31,7 +31,7 @@ from ria.catalog.writer import CatalogWriter
 from ria.errors import InvalidParameterError
 from ria.ingestion.report import IngestReport, ReportWriter
 from ria.ingestion.sources import SourceItem, iter_sources
-from ria.ingestion.worker import Rejection, init_worker, prepare_chunk, prepare_chunk_in_worker
+from ria.ingestion.worker import Rejection, Transform, init_worker, prepare_chunk, prepare_chunk_in_worker
 from ria.storage.base import BlobStore
 
 __all__ = ["Ingestor", "ProgressCallback", "validate_collection_name"]
@@ -71,7 +71,9 @@ class Ingestor:
         workers: int,
         batch_size: int,
         report_dir: Path | None,
+        transform: Transform | None = None,
     ) -> None:
+        self._transform = transform
         self._store = store
         self._writer = writer
         self._workers = workers
@@ -99,6 +101,8 @@ class Ingestor:
                     if isinstance(result, Rejection):
                         self._emit(out, WriteResult(result.source, Outcome.REJECTED, result.reason), progress)
                         continue
+                    if result.actions:
+                        out.report.deid_actions.update(result.actions)
                     batch.append(result)
                     if len(batch) >= self._batch_size:
                         self._flush(collection, batch, out, progress)
@@ -144,7 +148,7 @@ class Ingestor:
         head = list(itertools.islice(items, INLINE_LIMIT))
         if self._workers == 1 or len(head) < INLINE_LIMIT:
             for chunk in _chunked(itertools.chain(head, items), CHUNK_SIZE):
-                yield from prepare_chunk(self._store, chunk)
+                yield from prepare_chunk(self._store, chunk, self._transform)
             return
         # fork is fastest and needs no importable __main__ (scripts on stdin, -c);
         # it is only safe while this is the sole thread, so servers and notebooks
@@ -154,7 +158,10 @@ class Ingestor:
         # Enough queued work that workers keep going while this process writes a batch.
         max_in_flight = max(self._workers * 4, 2 * self._batch_size // CHUNK_SIZE)
         with ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=context, initializer=init_worker, initargs=(self._store,)
+            max_workers=self._workers,
+            mp_context=context,
+            initializer=init_worker,
+            initargs=(self._store, self._transform),
         ) as pool:
             pending: deque[Future[list[InstanceRecord | Rejection]]] = deque()
             try:

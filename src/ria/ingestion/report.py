@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,8 @@ class IngestReport:
     seconds: float = 0.0
     problems: list[WriteResult] = field(default_factory=list)
     path: Path | None = None
+    deid_actions: Counter[str] = field(default_factory=Counter)
+    """De-identification: how often each action hit each attribute ("X OtherPatientIDs": 12); no values."""
 
     @property
     def total(self) -> int:
@@ -78,6 +81,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "report": str(self.path) if self.path else None,
             "problems": [_result_json(p) for p in self.problems],
+            **({"deidentification": dict(sorted(self.deid_actions.items()))} if self.deid_actions else {}),
         }
 
 
@@ -108,6 +112,9 @@ class ReportWriter:
 
     def close(self) -> None:
         if self._handle is not None:
+            if self.report.deid_actions:
+                actions = dict(sorted(self.report.deid_actions.items()))
+                self._handle.write(json.dumps({"deidentification": actions}) + "\n")
             self._handle.close()
             self._handle = None
 

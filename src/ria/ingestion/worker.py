@@ -6,9 +6,11 @@ results are small picklable records (no DICOM data sets cross processes).
 
 from __future__ import annotations
 
+import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ria.catalog.records import InstanceRecord
 from ria.dicom.header import read_instance_header
@@ -16,7 +18,29 @@ from ria.errors import InvalidDicomError, RiaError
 from ria.ingestion.sources import SourceItem, open_source
 from ria.storage.base import BlobStore
 
-__all__ = ["Rejection", "init_worker", "prepare_chunk", "prepare_chunk_in_worker"]
+__all__ = [
+    "Rejection",
+    "Transform",
+    "TransformOutcome",
+    "init_worker",
+    "prepare_chunk",
+    "prepare_chunk_in_worker",
+]
+
+
+class TransformOutcome(Protocol):
+    """What a transform (de-identification) makes of one file."""
+
+    data: bytes | None
+    refusal: str | None
+    quarantine: str | None
+
+    @property
+    def actions(self) -> Mapping[str, int]: ...
+
+
+Transform = Callable[[bytes], TransformOutcome]
+"""Rewrites a file's bytes before anything is stored (de-identification); runs in the workers."""
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -30,11 +54,22 @@ class Rejection:
 
 
 def _prepare(
-    item: SourceItem, store: BlobStore, archives: dict[str, zipfile.ZipFile]
+    item: SourceItem,
+    store: BlobStore,
+    archives: dict[str, zipfile.ZipFile],
+    transform: Transform | None = None,
 ) -> InstanceRecord | Rejection:
+    changed: TransformOutcome | None = None
     try:
         with open_source(item, archives) as stream:
-            staged = store.stage(stream)
+            if transform is None:
+                staged = store.stage(stream)
+            else:
+                # The original bytes never reach the store: only what the transform returns does.
+                changed = transform(stream.read())
+                if changed.data is None:
+                    return Rejection(item.display, changed.refusal or "refused by the transform")
+                staged = store.stage(io.BytesIO(changed.data))
     except (OSError, zipfile.BadZipFile, RiaError) as exc:
         return Rejection(item.display, f"unreadable: {exc}")
     try:
@@ -51,10 +86,20 @@ def _prepare(
         store.discard(staged)
         raise
     blob = store.commit(staged)
-    return InstanceRecord(source=item.display, header=header, blob=blob, md5=staged.md5, crc32=staged.crc32)
+    return InstanceRecord(
+        source=item.display,
+        header=header,
+        blob=blob,
+        md5=staged.md5,
+        crc32=staged.crc32,
+        quarantine=changed.quarantine if changed else None,
+        actions=dict(changed.actions) if changed else None,
+    )
 
 
-def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:
+def prepare_chunk(
+    store: BlobStore, items: Sequence[SourceItem], transform: Transform | None = None
+) -> list[InstanceRecord | Rejection]:
     """Stage, parse and commit each item's bytes; one result per item, in order.
 
     The chunk's objects are flushed (visible to the catalogue writer's process,
@@ -62,7 +107,7 @@ def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[Instanc
     """
     archives: dict[str, zipfile.ZipFile] = {}
     try:
-        results = [_prepare(item, store, archives) for item in items]
+        results = [_prepare(item, store, archives, transform) for item in items]
         store.flush()
         return results
     finally:
@@ -73,16 +118,18 @@ def prepare_chunk(store: BlobStore, items: Sequence[SourceItem]) -> list[Instanc
 # The store a worker process uses for its whole life: set once by init_worker, so one
 # process keeps one pack file and one index connection instead of one per chunk.
 _worker_store: BlobStore | None = None
+_worker_transform: Transform | None = None
 
 
-def init_worker(store: BlobStore) -> None:
-    """ProcessPoolExecutor initializer: remember this worker process's store."""
-    global _worker_store
+def init_worker(store: BlobStore, transform: Transform | None = None) -> None:
+    """ProcessPoolExecutor initializer: remember this worker process's store and transform."""
+    global _worker_store, _worker_transform
     _worker_store = store
+    _worker_transform = transform
 
 
 def prepare_chunk_in_worker(items: Sequence[SourceItem]) -> list[InstanceRecord | Rejection]:
     """:func:`prepare_chunk` with the store given to :func:`init_worker`."""
     if _worker_store is None:
         raise RuntimeError("init_worker was not called in this worker process")
-    return prepare_chunk(_worker_store, items)
+    return prepare_chunk(_worker_store, items, _worker_transform)

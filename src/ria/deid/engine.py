@@ -1,0 +1,250 @@
+"""Apply a de-identification profile to one DICOM file, deterministically.
+
+The profile decides, per attribute, one of PS3.15's actions — X remove, Z empty,
+D dummy value, K keep, C clean, U new UID — and this module carries them out
+over the whole data set, sequences included, then records what it did the way
+PS3.15 asks (PatientIdentityRemoved, DeidentificationMethod and its code
+sequence). Identity is *mapped*, not blanked: PatientID and PatientName become
+the curator's target ID (a TCGA barcode), so the archive keeps one patient per
+subject.
+
+Nothing here logs or reports attribute values: a summary counts actions per
+attribute keyword only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pydicom
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError as PydicomInvalidDicomError
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.tag import BaseTag, Tag
+
+import ria
+from ria.deid.mapping import IdMap, Replacements
+
+__all__ = ["ActionPolicy", "DeidOutcome", "Deidentifier", "burned_in_reason"]
+
+PATIENT_ID = Tag(0x0010, 0x0020)
+PATIENT_NAME = Tag(0x0010, 0x0010)
+_IDENTITY_REMOVED = Tag(0x0012, 0x0062)
+_METHOD = Tag(0x0012, 0x0063)
+_METHOD_CODES = Tag(0x0012, 0x0064)
+_BURNED_IN = Tag(0x0028, 0x0301)
+_PIXEL_DATA = Tag(0x7FE0, 0x0010)
+# Modalities and SOP classes whose pixels often carry burned-in text (ultrasound,
+# secondary captures, screenshots): quarantined unless BurnedInAnnotation says NO.
+PRONE_MODALITIES = frozenset({"US", "SC", "OT", "XC", "ES", "DOC"})
+PRONE_SOP_PREFIXES = ("1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3")
+_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN", "CS", "AE", "UR"})
+_NUMBER_STRING_VRS = frozenset({"IS", "DS"})
+_BINARY_NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
+
+
+class ActionPolicy(Protocol):
+    """What a profile tells the engine (see :mod:`ria.deid.profiles`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def method_codes(self) -> Sequence[tuple[str, str]]:
+        """(code value, code meaning) pairs of CID 7050 for DeidentificationMethodCodeSequence."""
+        ...
+
+    def action(self, tag: BaseTag, vr: str) -> str:
+        """One of ``X Z D K C U`` for this attribute (``K`` where the profile says nothing)."""
+        ...
+
+
+@dataclass
+class DeidOutcome:
+    """One file's result: new bytes, or why it is refused; and whether it must wait for a curator."""
+
+    data: bytes | None = None
+    refusal: str | None = None
+    quarantine: str | None = None
+    actions: Counter[str] = field(default_factory=Counter)
+
+
+def burned_in_reason(ds: Dataset) -> str | None:
+    """Why this instance's pixels may show identifying text, or ``None`` if they are declared clean."""
+    if _PIXEL_DATA not in ds:
+        return None
+    declared = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+    if declared == "YES":
+        return "BurnedInAnnotation is YES"
+    if declared == "NO":
+        return None
+    modality = str(ds.get("Modality", "")).strip().upper()
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if modality in PRONE_MODALITIES:
+        return f"modality {modality} often has burned-in text and BurnedInAnnotation does not say NO"
+    if sop_class.startswith(PRONE_SOP_PREFIXES):
+        return "a secondary-capture class often has burned-in text and BurnedInAnnotation does not say NO"
+    return None
+
+
+def _dummy(vr: str) -> object:
+    if vr == "DA":
+        return "19000101"
+    if vr == "TM":
+        return "000000"
+    if vr == "DT":
+        return "19000101000000"
+    if vr == "AS":
+        return "000Y"
+    if vr in _NUMBER_STRING_VRS:
+        return "0"
+    if vr in _BINARY_NUMBER_VRS:
+        return 0
+    if vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
+        return b"\x00\x00"
+    return "ANONYMIZED"
+
+
+class Deidentifier:
+    """De-identifies Part 10 files with one profile, one ID map and the archive's key.
+
+    Picklable and stateless between files, so ingest can run it in worker processes.
+    """
+
+    def __init__(self, policy: ActionPolicy, id_map: IdMap, replacements: Replacements) -> None:
+        self.policy = policy
+        self.id_map = id_map
+        self.replacements = replacements
+
+    def __call__(self, data: bytes) -> DeidOutcome:
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data))
+        except (PydicomInvalidDicomError, EOFError, ValueError, TypeError) as exc:
+            return DeidOutcome(refusal=f"not readable as DICOM for de-identification: {exc}")
+        source_id = str(ds.get("PatientID", "")).strip()
+        target = self.id_map.target(source_id) if source_id else None
+        if target is None:
+            where = self.id_map.source
+            return DeidOutcome(refusal=f"this file's PatientID is not in the ID map {where}; add it there")
+        outcome = DeidOutcome(quarantine=burned_in_reason(ds))
+        scrub = _identifiers(ds)
+        self._clean(ds, target, scrub, outcome.actions)
+        ds.PatientID = target
+        ds.PatientName = target
+        ds.PatientIdentityRemoved = "YES"
+        ds.DeidentificationMethod = f"Ria {ria.__version__}: {self.policy.name}"[:64]
+        codes = DicomSequence()
+        for value, meaning in self.policy.method_codes:
+            item = Dataset()
+            item.CodeValue = value
+            item.CodingSchemeDesignator = "DCM"
+            item.CodeMeaning = meaning
+            codes.append(item)
+        ds.DeidentificationMethodCodeSequence = codes
+        self._fix_meta(ds)
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        outcome.data = buffer.getvalue()
+        return outcome
+
+    def _fix_meta(self, ds: Dataset) -> None:
+        meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset()
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
+                        "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID",
+                        "PrivateInformation"):  # fmt: skip
+            if keyword in meta:
+                delattr(meta, keyword)
+        ds.file_meta = meta
+
+    def _clean(self, ds: Dataset, target: str, scrub: list[str], counts: Counter[str]) -> None:
+        for element in list(ds):
+            tag = element.tag
+            if tag in (PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES, _PIXEL_DATA):
+                continue
+            action = self.policy.action(tag, element.VR)
+            label = f"{action} {element.keyword or ('private' if tag.is_private else str(tag))}"
+            counts[label] += 1
+            if action == "X":
+                del ds[tag]
+            elif action == "Z":
+                element.value = DicomSequence() if element.VR == "SQ" else None
+            elif action == "D":
+                self._dummy(ds, element)
+            elif action == "U":
+                self._new_uids(element)
+            elif action == "C":
+                self._clean_value(element, target, scrub)
+            elif element.VR == "SQ":
+                for item in element.value:
+                    self._clean(item, target, scrub, counts)
+
+    def _dummy(self, ds: Dataset, element: DataElement) -> None:
+        if element.VR == "SQ":
+            element.value = DicomSequence()
+        elif element.VR == "UI":
+            self._new_uids(element)
+        else:
+            element.value = _dummy(element.VR)
+
+    def _new_uids(self, element: DataElement) -> None:
+        if element.VR == "SQ":
+            return
+        values = element.value if element.VM > 1 else [element.value]
+        new = [self.replacements.uid(str(value)) for value in values if str(value).strip()]
+        element.value = new if element.VM > 1 else (new[0] if new else "")
+
+    def _clean_value(self, element: DataElement, target: str, scrub: list[str]) -> None:
+        if element.VR == "DA":
+            element.value = self._shift(element, target, self.replacements.shift_date)
+        elif element.VR == "DT":
+            element.value = self._shift(element, target, self.replacements.shift_datetime)
+        elif element.VR == "SQ":
+            for item in element.value:
+                self._clean(item, target, scrub, Counter())
+        elif element.VR in _TEXT_VRS and isinstance(element.value, str):
+            text = element.value
+            for needle in scrub:
+                text = _remove(text, needle)
+            element.value = text
+        elif element.VR in _TEXT_VRS or element.VR in ("OB", "OW", "UN"):
+            element.value = None
+
+    @staticmethod
+    def _shift(element: DataElement, target: str, shift: object) -> object:
+        assert callable(shift)
+        if element.value in (None, ""):
+            return element.value
+        if element.VM > 1:
+            return [shift(str(v), target) for v in element.value]
+        return shift(str(element.value), target)
+
+
+def _identifiers(ds: Dataset) -> list[str]:
+    """Strings that identify this patient, to be cut out of free text the profile keeps (longest first)."""
+    found: set[str] = set()
+    for keyword in ("PatientID", "OtherPatientIDs", "PatientBirthDate", "AccessionNumber", "PatientAddress",
+                    "PatientTelephoneNumbers", "MedicalRecordLocator"):  # fmt: skip
+        value = ds.get(keyword)
+        if value:
+            found.update(str(part).strip() for part in (value if isinstance(value, list) else [value]))
+    name = ds.get("PatientName")
+    if name:
+        found.add(str(name))
+        found.update(part for part in str(name).replace("^", " ").replace("=", " ").split() if len(part) >= 3)
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def _remove(text: str, needle: str) -> str:
+    lowered, target = text.lower(), needle.lower()
+    start = lowered.find(target)
+    while start != -1:
+        text = text[:start] + text[start + len(needle) :]
+        lowered = text.lower()
+        start = lowered.find(target)
+    return text
