@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +23,10 @@ from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
 from ria.settings import Settings
 from ria.storage import BlobStore, open_blob_store
+
+if TYPE_CHECKING:
+    from ria.deid.engine import ActionPolicy, Deidentifier
+    from ria.deid.mapping import IdMap
 
 __all__ = ["Archive", "ConsistencyReport", "open_archive"]
 
@@ -104,16 +109,32 @@ class Archive:
         workers: int | None = None,
         progress: ProgressCallback | None = None,
         write_report: bool = True,
+        deidentify: Deidentifier | None = None,
     ) -> IngestReport:
-        """Ingest files, folders and zip archives into ``collection``; see :class:`IngestReport`."""
+        """Ingest files, folders and zip archives into ``collection``; see :class:`IngestReport`.
+
+        With ``deidentify`` (see :meth:`deidentifier`) every file is de-identified in the
+        workers before anything is stored; files it refuses are reported as rejected.
+        """
         ingestor = Ingestor(
             self.store,
             self.writer(),
             workers=workers or self.settings.workers,
             batch_size=self.settings.batch_size,
             report_dir=self.settings.report_dir if write_report else None,
+            transform=deidentify,
         )
         return ingestor.run(paths, collection, progress=progress)
+
+    def deidentifier(self, profile: ActionPolicy, id_map: IdMap | str | PathLike[str]) -> Deidentifier:
+        """A de-identifier for this archive: its private key, its UID root, this profile and ID map."""
+        from ria.deid.engine import Deidentifier
+        from ria.deid.mapping import IdMap as IdMapType
+        from ria.deid.mapping import Replacements, load_secret
+
+        table = id_map if isinstance(id_map, IdMapType) else IdMapType.read(Path(id_map))
+        replacements = Replacements(load_secret(self.settings.private_dir), self.settings.uid_root)
+        return Deidentifier(profile, table, replacements)
 
     def check(self, *, verify_hashes: bool = False) -> ConsistencyReport:
         """Compare every instance row with its blob, and series counters with their rows.

@@ -36,6 +36,8 @@ class Settings:
         blob_store: ``pack`` (objects appended to pack files: fast ingest, the default for
             a new archive) or ``files`` (one file per object under ``blobs/objects``);
             ``None`` reopens an existing archive with the kind it was created with.
+        uid_root: root under which de-identification issues new UIDs (``2.25``: UUID-derived,
+            needs no registration; an organisation's registered root otherwise).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -44,6 +46,7 @@ class Settings:
     batch_size: int = 500
     fsync: bool = True
     blob_store: str | None = None
+    uid_root: str = "2.25"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -74,6 +77,11 @@ class Settings:
     def report_dir(self) -> Path:
         return self.data_dir / "reports"
 
+    @property
+    def private_dir(self) -> Path:
+        """De-identification key and anything else never served (not under blobs/ or reports/)."""
+        return self.data_dir / "private"
+
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields replaced; ``None`` values are ignored."""
         kept = {k: v for k, v in changes.items() if v is not None}
@@ -84,7 +92,8 @@ class Settings:
         """Settings from ``RIA_*`` environment variables, then explicit overrides.
 
         Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,
-        ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``), ``RIA_BLOB_STORE`` (``pack``/``files``).
+        ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``), ``RIA_BLOB_STORE`` (``pack``/``files``),
+        ``RIA_UID_ROOT`` (de-identification's UID root).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -100,6 +109,8 @@ class Settings:
                     raise ConfigurationError(f"{key} must be an integer, got {env[key]!r}") from None
         if env.get("RIA_BLOB_STORE"):
             values["blob_store"] = env["RIA_BLOB_STORE"].strip().lower()
+        if env.get("RIA_UID_ROOT"):
+            values["uid_root"] = env["RIA_UID_ROOT"].strip()
         if env.get("RIA_FSYNC"):
             values["fsync"] = env["RIA_FSYNC"].strip().lower() not in {"0", "false", "no", "off"}
         values.update({k: v for k, v in overrides.items() if v is not None})
