@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ria.archive import Archive
 from ria.catalog.records import WriteResult
+from ria.deid.engine import Deidentifier
 from ria.ingestion import IngestReport, iter_sources
+
+if TYPE_CHECKING:
+    from ria.deid.engine import Deidentifier
 
 
 def ingest_with_progress(
-    archive: Archive, paths: Sequence[Path], collection: str, *, show: bool
+    archive: Archive,
+    paths: Sequence[Path],
+    collection: str,
+    *,
+    show: bool,
+    deidentify: Deidentifier | None = None,
 ) -> IngestReport:
     if not show:
-        return archive.ingest(paths, collection)
+        return archive.ingest(paths, collection, deidentify=deidentify)
     total = sum(1 for _ in iter_sources(paths))
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -37,4 +47,4 @@ def ingest_with_progress(
                 problems += 1
             bar.update(task, advance=1, problems=problems)
 
-        return archive.ingest(paths, collection, progress=advance)
+        return archive.ingest(paths, collection, progress=advance, deidentify=deidentify)

@@ -16,7 +16,7 @@ from ria.archive import Archive
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
 from ria.cli.options import DatabaseUrl, DataDir, Host, Port, build_settings
-from ria.errors import RiaError
+from ria.errors import InvalidParameterError, RiaError
 
 app = typer.Typer(
     name="ria",
@@ -67,13 +67,42 @@ def ingest(
         int | None, typer.Option("--workers", min=1, help="Parsing processes (default: cores).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    deidentify: Annotated[
+        str | None,
+        typer.Option(
+            "--deidentify",
+            help="De-identify on the way in with this profile: basic, tcia, or basic plus options "
+            "(e.g. basic,rlmd,rpc; see docs/deidentification.md). Needs --id-map.",
+            show_default=False,
+        ),
+    ] = None,
+    id_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--id-map",
+            help="CSV with header source_patient_id,target_patient_id; "
+            "files of unmapped patients are refused.",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Ingest DICOM files into a collection (idempotent: re-running reports duplicates)."""
+    if (deidentify is None) != (id_map is None):
+        raise InvalidParameterError(
+            "--deidentify" if deidentify is None else "--id-map", "--deidentify and --id-map go together"
+        )
     settings = build_settings(data_dir, database_url, workers=workers)
     with Archive(settings) as archive:
-        report = ingest_with_progress(archive, paths, collection, show=err.is_terminal and not as_json)
+        deidentifier = None
+        if deidentify is not None and id_map is not None:
+            from ria.deid.profiles import Profile
+
+            deidentifier = archive.deidentifier(Profile.parse(deidentify), id_map)
+        report = ingest_with_progress(
+            archive, paths, collection, show=err.is_terminal and not as_json, deidentify=deidentifier
+        )
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:

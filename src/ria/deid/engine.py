@@ -25,7 +25,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError as PydicomInvalidDicomError
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import Tag
 
 import ria
 from ria.deid.mapping import IdMap, Replacements
@@ -38,6 +38,10 @@ _IDENTITY_REMOVED = Tag(0x0012, 0x0062)
 _METHOD = Tag(0x0012, 0x0063)
 _METHOD_CODES = Tag(0x0012, 0x0064)
 _BURNED_IN = Tag(0x0028, 0x0301)
+# Clean Pixel Data / Clean Recognizable Visual Features: claimed only when pixels were actually
+# cleaned. Ria does not alter pixels here (instances that may need it are quarantined for a
+# curator), so these codes are never written by this engine.
+_PIXEL_OPTION_CODES = frozenset({"113101", "113102"})
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
 # Modalities and SOP classes whose pixels often carry burned-in text (ultrasound,
 # secondary captures, screenshots): quarantined unless BurnedInAnnotation says NO.
@@ -59,7 +63,12 @@ class ActionPolicy(Protocol):
         """(code value, code meaning) pairs of CID 7050 for DeidentificationMethodCodeSequence."""
         ...
 
-    def action(self, tag: BaseTag, vr: str) -> str:
+    @property
+    def longitudinal_temporal_information_modified(self) -> str:
+        """(0028,0303): REMOVED, UNMODIFIED or MODIFIED, as the profile treats dates."""
+        ...
+
+    def action(self, tag: int, vr: str | None = None, *, private_creator: str | None = None) -> str:
         """One of ``X Z D K C U`` for this attribute (``K`` where the profile says nothing)."""
         ...
 
@@ -140,12 +149,15 @@ class Deidentifier:
         ds.DeidentificationMethod = f"Ria {ria.__version__}: {self.policy.name}"[:64]
         codes = DicomSequence()
         for value, meaning in self.policy.method_codes:
+            if value in _PIXEL_OPTION_CODES:
+                continue
             item = Dataset()
             item.CodeValue = value
             item.CodingSchemeDesignator = "DCM"
             item.CodeMeaning = meaning
             codes.append(item)
         ds.DeidentificationMethodCodeSequence = codes
+        ds.LongitudinalTemporalInformationModified = self.policy.longitudinal_temporal_information_modified
         self._fix_meta(ds)
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
@@ -167,7 +179,12 @@ class Deidentifier:
             tag = element.tag
             if tag in (PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES, _PIXEL_DATA):
                 continue
-            action = self.policy.action(tag, element.VR)
+            creator = None
+            if tag.is_private_creator:
+                creator = str(element.value)
+            elif tag.is_private:
+                creator = element.private_creator
+            action = self.policy.action(tag, element.VR, private_creator=creator)
             label = f"{action} {element.keyword or ('private' if tag.is_private else str(tag))}"
             counts[label] += 1
             if action == "X":
@@ -176,11 +193,13 @@ class Deidentifier:
                 element.value = DicomSequence() if element.VR == "SQ" else None
             elif action == "D":
                 self._dummy(ds, element)
-            elif action == "U":
+            elif action == "U" and element.VR != "SQ":
                 self._new_uids(element)
             elif action == "C":
                 self._clean_value(element, target, scrub)
             elif element.VR == "SQ":
+                # K, and U on a sequence (e.g. Referenced Image Sequence): the action applies to the
+                # attributes inside, so walk the items with the same rules.
                 for item in element.value:
                     self._clean(item, target, scrub, counts)
 
@@ -193,8 +212,6 @@ class Deidentifier:
             element.value = _dummy(element.VR)
 
     def _new_uids(self, element: DataElement) -> None:
-        if element.VR == "SQ":
-            return
         values = element.value if element.VM > 1 else [element.value]
         new = [self.replacements.uid(str(value)) for value in values if str(value).strip()]
         element.value = new if element.VM > 1 else (new[0] if new else "")
