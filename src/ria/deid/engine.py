@@ -15,6 +15,7 @@ attribute keyword only.
 from __future__ import annotations
 
 import io
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,12 @@ class Deidentifier:
         self.replacements = replacements
 
     def __call__(self, data: bytes) -> DeidOutcome:
+        with warnings.catch_warnings():
+            # Lenient reading, as pydicom intends: sites send odd values; the profile decides their fate.
+            warnings.simplefilter("ignore")
+            return self._deidentify(data)
+
+    def _deidentify(self, data: bytes) -> DeidOutcome:
         try:
             ds = pydicom.dcmread(io.BytesIO(data))
         except (PydicomInvalidDicomError, EOFError, ValueError, TypeError) as exc:
@@ -160,7 +167,10 @@ class Deidentifier:
         ds.LongitudinalTemporalInformationModified = self.policy.longitudinal_temporal_information_modified
         self._fix_meta(ds)
         buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
+        try:
+            ds.save_as(buffer, enforce_file_format=True)
+        except (ValueError, TypeError, OverflowError, KeyError) as exc:
+            return DeidOutcome(refusal=f"cannot write the de-identified file: {exc}")
         outcome.data = buffer.getvalue()
         return outcome
 

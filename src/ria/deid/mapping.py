@@ -68,6 +68,10 @@ class IdMap:
     targets: Mapping[str, str]
     source: str = "<memory>"
 
+    def __post_init__(self) -> None:
+        # DICOM pads values with spaces: compare IDs without them, however the map was built.
+        object.__setattr__(self, "targets", {k.strip(): v.strip() for k, v in self.targets.items()})
+
     @classmethod
     def read(cls, path: Path | str) -> IdMap:
         """Read a CSV with header ``source_patient_id,target_patient_id``; every problem names its line."""
