@@ -9,6 +9,7 @@ private blocks and free-text descriptors (the patient's name and MRN, which
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import warnings
 from collections.abc import Iterator
@@ -48,14 +49,20 @@ class Markers:
     def __init__(self, seed: int = 0) -> None:
         self._n = itertools.count(1 + seed * 100_000)
 
+    @staticmethod
+    def _day(n: int) -> str:
+        # All date markers fall within one year: a shifted date (always at least a year
+        # earlier, see MIN_SHIFT_DAYS) can then never coincide with another marker.
+        return (dt.date(1990, 1, 1) + dt.timedelta(days=n % 360)).strftime("%Y%m%d")
+
     def value(self, vr: str) -> str:
         n = next(self._n)
         if vr == "DA":
-            return f"19{n % 90 + 10:02d}{n % 12 + 1:02d}{n % 28 + 1:02d}"
+            return self._day(n)
         if vr == "TM":
             return f"{n % 24:02d}{n % 60:02d}{(n * 7) % 60:02d}.{n % 1_000_000:06d}"
         if vr == "DT":
-            date = f"19{n % 90 + 10:02d}{n % 12 + 1:02d}{n % 28 + 1:02d}"
+            date = self._day(n)
             return f"{date}{n % 24:02d}{n % 60:02d}{(n * 7) % 60:02d}.{n % 1_000_000:06d}"
         if vr == "UI":
             return f"1.2.826.0.1.3680043.10.543.{n}"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ria.deid.mapping import MAX_SHIFT_DAYS, IdMap, Replacements, load_secret
+from ria.deid.mapping import MAX_SHIFT_DAYS, MIN_SHIFT_DAYS, IdMap, Replacements, load_secret
 from ria.dicom.uids import is_valid_uid
 from ria.errors import ConfigurationError, InvalidParameterError
 
@@ -69,7 +69,7 @@ def test_date_shifts_keep_intervals_per_patient(first: dt.date, gap: int) -> Non
     b = replacements.shift_date(second.strftime("%Y%m%d"), "TCGA-05-4244")
     parsed = [dt.datetime.strptime(v, "%Y%m%d").date() for v in (a, b)]
     assert (parsed[1] - parsed[0]).days == gap
-    assert 1 <= (first - parsed[0]).days <= MAX_SHIFT_DAYS
+    assert MIN_SHIFT_DAYS <= (first - parsed[0]).days <= MAX_SHIFT_DAYS
 
 
 def test_datetimes_keep_time_and_zone_and_garbage_is_emptied() -> None:

@@ -30,12 +30,14 @@ from ria.errors import ConfigurationError, InvalidParameterError
 __all__ = [
     "ID_MAP_HEADER",
     "MAX_SHIFT_DAYS",
+    "MIN_SHIFT_DAYS",
     "IdMap",
     "Replacements",
     "load_secret",
 ]
 
 ID_MAP_HEADER = ("source_patient_id", "target_patient_id")
+MIN_SHIFT_DAYS = 365
 MAX_SHIFT_DAYS = 3650
 _SECRET_BYTES = 32
 _ROOT = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
@@ -151,9 +153,13 @@ class Replacements:
         return f"{self.uid_root}.{digits}"
 
     def day_offset(self, target_patient_id: str) -> int:
-        """Days every date of this patient moves back: 1 to MAX_SHIFT_DAYS, the same for all their data."""
+        """Days every date of this patient moves back, the same for all their data.
+
+        At least a year (a shift of a few days hides nothing: a date is still recognisable
+        next to a known event), at most ten.
+        """
         number = int.from_bytes(self._mac("date", target_patient_id)[:8], "big")
-        return 1 + number % MAX_SHIFT_DAYS
+        return MIN_SHIFT_DAYS + number % (MAX_SHIFT_DAYS - MIN_SHIFT_DAYS + 1)
 
     def shift_date(self, value: str, target_patient_id: str) -> str:
         """A DA value (YYYYMMDD) moved back by the patient's offset; unparseable values are emptied."""

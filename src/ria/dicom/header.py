@@ -24,7 +24,7 @@ from pydicom.tag import BaseTag
 from ria.dicom.uids import is_valid_uid
 from ria.errors import InvalidDicomError
 
-__all__ = ["InstanceHeader", "read_instance_header"]
+__all__ = ["InstanceHeader", "check_complete", "dataset_header", "read_instance_header"]
 
 PREAMBLE_LENGTH = 128
 _DEFER_SIZE = 4096
@@ -206,6 +206,27 @@ def _check_complete(ds: Dataset, file_size: int, tail: bytes) -> None:
         raise InvalidDicomError(
             f"truncated: {file_size - end} stray bytes after element {last.tag} at the end of the file"
         )
+
+
+def check_complete(ds: Dataset, data_size: int, tail: bytes) -> None:
+    """Raise :class:`InvalidDicomError` if a data set read from ``data_size`` bytes was truncated.
+
+    For callers that parsed a whole file themselves (de-identification) and must
+    refuse exactly what ingest refuses. ``tail`` is the file's last 8 bytes.
+    Deflated files are not checked here (zlib checks them).
+    """
+    if ds.file_meta.get("TransferSyntaxUID") != _DEFLATED:
+        _check_complete(ds, data_size, tail)
+
+
+def dataset_header(ds: Dataset) -> InstanceHeader:
+    """The catalogue's view of a data set already in memory (no second parse of its bytes)."""
+    try:
+        return _header(ds)
+    except InvalidDicomError:
+        raise
+    except Exception as exc:  # pydicom raises many types on malformed values
+        raise InvalidDicomError(f"unreadable DICOM: {type(exc).__name__}: {exc}"[:300]) from exc
 
 
 def read_instance_header(source: Path | str | BinaryIO) -> InstanceHeader:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ria.catalog.records import InstanceRecord
-from ria.dicom.header import read_instance_header
+from ria.dicom.header import InstanceHeader, read_instance_header
 from ria.errors import InvalidDicomError, RiaError
 from ria.ingestion.sources import SourceItem, open_source
 from ria.storage.base import BlobStore
@@ -34,6 +34,7 @@ class TransformOutcome(Protocol):
     data: bytes | None
     refusal: str | None
     quarantine: str | None
+    header: InstanceHeader | None
 
     @property
     def actions(self) -> Mapping[str, int]: ...
@@ -73,8 +74,11 @@ def _prepare(
     except (OSError, zipfile.BadZipFile, RiaError) as exc:
         return Rejection(item.display, f"unreadable: {exc}")
     try:
-        with staged.open() as readable:
-            header = read_instance_header(readable)
+        if changed is not None and changed.header is not None:
+            header = changed.header  # the transform parsed and checked this data set already
+        else:
+            with staged.open() as readable:
+                header = read_instance_header(readable)
     except InvalidDicomError as exc:
         reason = exc.message
         with staged.open() as readable:
