@@ -6,6 +6,9 @@ It owns the catalogue engine and the blob store, built once from a
 
 from __future__ import annotations
 
+import hashlib
+import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
@@ -13,14 +16,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Column, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
-from ria.catalog.schema import instance, series
+from ria.catalog.quarantine import Quarantine
+from ria.catalog.schema import instance, quarantine, series
 from ria.errors import CatalogUnavailableError, ConfigurationError
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
+from ria.ingestion.worker import Transform
 from ria.settings import Settings
 from ria.storage import BlobStore, open_blob_store
 
@@ -38,6 +43,8 @@ class ConsistencyReport:
     """Where the catalogue and the blob store disagree (empty lists mean they agree)."""
 
     instances: int = 0
+    held: int = 0
+    """Instances held in quarantine (their blobs are checked too, and count as referenced)."""
     missing_blobs: list[str] = field(default_factory=list)
     size_mismatches: list[str] = field(default_factory=list)
     series_count_mismatches: list[str] = field(default_factory=list)
@@ -82,6 +89,8 @@ class Archive:
             else open_blob_store(settings.blob_store, settings.blob_dir, durable=settings.fsync)
         )
         self.catalog = Catalog(self.engine)
+        self.quarantine = Quarantine(self.engine, self.store, self.writer)
+        """Instances held for a curator: ``list()``, ``release(ids)``, ``reject(ids)``."""
 
     def __enter__(self) -> Archive:
         return self
@@ -109,12 +118,15 @@ class Archive:
         workers: int | None = None,
         progress: ProgressCallback | None = None,
         write_report: bool = True,
-        deidentify: Deidentifier | None = None,
+        deidentify: Transform | None = None,
     ) -> IngestReport:
         """Ingest files, folders and zip archives into ``collection``; see :class:`IngestReport`.
 
-        With ``deidentify`` (see :meth:`deidentifier`) every file is de-identified in the
-        workers before anything is stored; files it refuses are reported as rejected.
+        With ``deidentify`` (see :meth:`deidentifier`; any picklable
+        :data:`~ria.ingestion.worker.Transform` will do) every file is rewritten in the
+        workers before anything is stored; files it refuses are reported as rejected,
+        files it asks to hold (possible burned-in text) are quarantined: stored but
+        never served until a curator decides (:attr:`quarantine`, ``ria review``).
         """
         ingestor = Ingestor(
             self.store,
@@ -137,37 +149,31 @@ class Archive:
         return Deidentifier(profile, table, replacements)
 
     def check(self, *, verify_hashes: bool = False) -> ConsistencyReport:
-        """Compare every instance row with its blob, and series counters with their rows.
+        """Compare every instance row and held (quarantined) row with its blob, and series counters
+        with their rows.
 
         With ``verify_hashes`` each blob is re-read and its SHA-256 compared too.
         """
-        import hashlib
-
         report = ConsistencyReport()
         with self.engine.connect() as conn:
-            last = 0
-            while True:
-                rows = conn.execute(
-                    select(instance.c.id, instance.c.sop_instance_uid, instance.c.blob_key, instance.c.size)
-                    .where(instance.c.id > last)
-                    .order_by(instance.c.id)
-                    .limit(_ROW_PAGE)
-                ).all()
-                if not rows:
-                    break
-                for pk, sop, key, size in rows:
-                    last = pk
-                    report.instances += 1
-                    if not self.store.exists(key):
-                        report.missing_blobs.append(sop)
-                    elif self.store.size(key) != size:
-                        report.size_mismatches.append(sop)
-                    elif verify_hashes:
-                        digest = hashlib.sha256()
-                        for chunk in self.store.open_range(key):
-                            digest.update(chunk)
-                        if digest.hexdigest() != key:
-                            report.size_mismatches.append(sop)
+            for table in (instance, quarantine):
+                last = 0
+                while True:
+                    rows = conn.execute(
+                        select(table.c.id, table.c.sop_instance_uid, table.c.blob_key, table.c.size)
+                        .where(table.c.id > last)
+                        .order_by(table.c.id)
+                        .limit(_ROW_PAGE)
+                    ).all()
+                    if not rows:
+                        break
+                    for pk, sop, key, size in rows:
+                        last = pk
+                        if table is instance:
+                            report.instances += 1
+                        else:
+                            report.held += 1
+                        self._check_blob(report, sop, key, size, verify_hashes)
             totals = (
                 select(
                     series.c.series_instance_uid,
@@ -186,9 +192,29 @@ class Archive:
         report.orphan_blobs = sum(1 for _ in self._unreferenced_keys())
         return report
 
+    def _check_blob(self, report: ConsistencyReport, sop: str, key: str, size: int, verify: bool) -> None:
+        if not self.store.exists(key):
+            report.missing_blobs.append(sop)
+        elif self.store.size(key) != size:
+            report.size_mismatches.append(sop)
+        elif verify:
+            digest = hashlib.sha256()
+            for chunk in self.store.open_range(key):
+                digest.update(chunk)
+            if digest.hexdigest() != key:
+                report.size_mismatches.append(sop)
+
     def _unreferenced_keys(self) -> Iterator[str]:
-        """Stored keys no row references: a merge of two ascending streams, in constant memory."""
-        referenced = _referenced_keys(self.engine)
+        """Stored keys no row references: a merge of ascending streams, in constant memory.
+
+        Held (quarantined) instances reference their blobs as catalogued ones do:
+        they must survive ``gc`` until a curator releases or rejects them.
+        """
+        merged = heapq.merge(
+            _referenced_keys(self.engine, instance.c.blob_key),
+            _referenced_keys(self.engine, quarantine.c.blob_key),
+        )
+        referenced = (key for key, _ in itertools.groupby(merged))
         current = next(referenced, None)
         for key in self.store.iter_keys():
             while current is not None and current < key:
@@ -211,18 +237,14 @@ class Archive:
         return removed, self.store.compact()
 
 
-def _referenced_keys(engine: Engine) -> Iterator[str]:
-    """Every blob key some instance row references, ascending, a page at a time."""
+def _referenced_keys(engine: Engine, column: Column[str]) -> Iterator[str]:
+    """Every blob key in ``column`` (an indexed key column), ascending, a page at a time."""
     last = ""
     while True:
         with engine.connect() as conn:
             page = list(
                 conn.execute(
-                    select(instance.c.blob_key)
-                    .where(instance.c.blob_key > last)
-                    .distinct()
-                    .order_by(instance.c.blob_key)
-                    .limit(_ROW_PAGE)
+                    select(column).where(column > last).distinct().order_by(column).limit(_ROW_PAGE)
                 ).scalars()
             )
         if not page:

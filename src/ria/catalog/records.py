@@ -19,11 +19,17 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     REJECTED = "rejected"
+    QUARANTINED = "quarantined"
+    """Stored but held apart, never served, until a curator releases or rejects it (``ria review``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceRecord:
-    """A parsed instance whose bytes are already committed to the blob store."""
+    """A parsed instance whose bytes are already committed to the blob store.
+
+    ``quarantine`` is why the instance must wait for a curator (e.g. possible
+    burned-in text); the writer then holds it apart instead of cataloguing it.
+    """
 
     source: str
     header: InstanceHeader

@@ -1,5 +1,8 @@
 """The catalogue schema (SQLAlchemy 2 Core): collection > patient > study > series > instance.
 
+Instances held for a curator (possible burned-in text) live apart in ``quarantine``,
+outside the hierarchy, so that no query that serves the archive can see them.
+
 Column names are snake_case versions of the DICOM/TCIA attribute names they
 hold, so the mapping to TCIA's JSON keys is mechanical. Series keep their
 ``image_count`` and ``file_size`` in the same transaction that adds their
@@ -34,6 +37,7 @@ __all__ = [
     "instance",
     "metadata",
     "patient",
+    "quarantine",
     "series",
     "shared_cart",
     "shared_cart_series",
@@ -151,4 +155,27 @@ shared_cart_series = Table(
     metadata,
     Column("cart_pk", Integer, ForeignKey("shared_cart.id"), primary_key=True),
     Column("series_instance_uid", UID, primary_key=True),
+)
+
+# Instances held for a curator's decision (``ria review``). Deliberately outside the
+# collection > ... > instance tree and joined to nothing: every query that serves the
+# archive reads that tree, so a held instance cannot show in a result, a count, a value
+# list, a download or an error message. The collection is a name, not a key, so holding
+# an instance does not even create an (empty) collection. PatientID is the de-identified one.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_name", String(64), nullable=False, index=True),
+    Column("sop_instance_uid", UID, nullable=False, unique=True),
+    Column("series_instance_uid", UID, nullable=False),
+    Column("study_instance_uid", UID, nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("md5", String(32)),
+    Column("crc32", BigInteger),
+    Column("blob_key", String(64), nullable=False, index=True),
+    Column("reason", String(1024), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -11,23 +11,33 @@ Decisions, per instance, in this order:
   collection → ``duplicate`` (nothing changes);
 * SOPInstanceUID catalogued with other bytes, or in another collection →
   ``conflict`` (the catalogued object is kept, never overwritten);
+* SOPInstanceUID held in quarantine (same bytes, same collection →
+  ``duplicate``; otherwise ``conflict``): offering it again, with or without a
+  transform, never slips it past the curator;
 * study or series UID already filed under a different patient or study →
   ``conflict`` (the hierarchy stays a tree);
+* otherwise, if the record carries a quarantine reason → ``quarantined``: one
+  row in the quarantine table, outside the served tree, claiming no patient,
+  study or series (the collection is not even created);
 * otherwise → ``ingested``.
+
+A curator's release (:mod:`ria.catalog.quarantine`) runs through the same
+decisions, and deletes the held row in the same transaction as the instance
+rows it becomes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
-from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.schema import collection, instance, patient, quarantine, series, study
 from ria.dicom.header import InstanceHeader
 from ria.errors import ConflictError
 
@@ -45,6 +55,16 @@ def _utcnow() -> dt.datetime:
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+class _Held(NamedTuple):
+    id: int
+    collection_name: str
+    sha256: str
+
+
+class _ReleaseRaced(Exception):
+    """A held row being released vanished (another process released or rejected it): retry."""
 
 
 class CatalogWriter:
@@ -65,48 +85,76 @@ class CatalogWriter:
         self._before_commit = before_commit
         self._clock = clock
 
-    def write_batch(self, collection_name: str, records: Sequence[InstanceRecord]) -> list[WriteResult]:
-        """Catalogue ``records`` into ``collection_name`` in one transaction; one result per record."""
+    def write_batch(
+        self,
+        collection_name: str,
+        records: Sequence[InstanceRecord],
+        *,
+        releasing: Mapping[str, int] | None = None,
+    ) -> list[WriteResult]:
+        """Catalogue ``records`` into ``collection_name`` in one transaction; one result per record.
+
+        Records with a ``quarantine`` reason are held instead (outcome ``quarantined``).
+        ``releasing`` (SOPInstanceUID → quarantine row id) marks a curator's release:
+        each record that ends up catalogued (``ingested``, or ``duplicate`` of what
+        is already there) has its held row deleted in the same transaction, so an
+        instance is never both held and served, nor neither; a record whose row is
+        gone (rejected meanwhile) is ``rejected``.
+        """
         if not records:
             return []
         for attempt in range(1, _RETRIES + 1):
             try:
                 with self._engine.begin() as conn:
-                    results = self._write(conn, collection_name, records)
+                    results = self._write(conn, collection_name, records, releasing)
                     if self._before_commit is not None:
                         self._before_commit()
                 return results
-            except (IntegrityError, OperationalError) as exc:
+            except (IntegrityError, OperationalError, _ReleaseRaced) as exc:
                 # Another writer inserted the same patient/study/series (or held
-                # the lock) between our read and our insert: re-read and retry.
+                # the lock, or released the same held row) between our read and our
+                # write: re-read and retry.
+                cause = type(getattr(exc, "orig", None) or exc).__name__
                 if attempt == _RETRIES:
                     raise ConflictError(
-                        f"catalogue write kept colliding with another writer ({type(exc.orig).__name__}); "
-                        "run the ingest again"
+                        f"catalogue write kept colliding with another writer ({cause}); run the ingest again"
                     ) from exc
                 # Only the error class: the statement's parameters hold patient data.
-                log.debug("batch write collided (attempt %d): %s", attempt, type(exc.orig).__name__)
+                log.debug("batch write collided (attempt %d): %s", attempt, cause)
         raise AssertionError("unreachable")
 
     def unreferenced_blobs(self, keys: set[str]) -> set[str]:
-        """The subset of ``keys`` that no instance row references."""
+        """The subset of ``keys`` that neither an instance row nor a held (quarantined) row references."""
         if not keys:
             return set()
         referenced: set[str] = set()
         with self._engine.connect() as conn:
             for chunk in _chunks(sorted(keys)):
-                query = select(instance.c.blob_key).where(instance.c.blob_key.in_(chunk)).distinct()
-                referenced.update(conn.execute(query).scalars())
+                for table in (instance, quarantine):
+                    query = select(table.c.blob_key).where(table.c.blob_key.in_(chunk)).distinct()
+                    referenced.update(conn.execute(query).scalars())
         return keys - referenced
 
     def _write(
-        self, conn: Connection, collection_name: str, records: Sequence[InstanceRecord]
+        self,
+        conn: Connection,
+        collection_name: str,
+        records: Sequence[InstanceRecord],
+        releasing: Mapping[str, int] | None = None,
     ) -> list[WriteResult]:
         now = self._clock()
-        collection_pk = self._ensure_collection(conn, collection_name, now)
+        # Looked up, not created: a batch that catalogues nothing (all held, duplicate or
+        # conflicting) must not leave an empty collection that lists show.
+        collection_pk = self._find_collection(conn, collection_name)
         headers = [r.header for r in records]
-        existing = self._existing_instances(conn, [h.sop_instance_uid for h in headers])
-        patients = self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
+        sops = [h.sop_instance_uid for h in headers]
+        existing = self._existing_instances(conn, sops)
+        held = self._held_instances(conn, sops)
+        patients = (
+            self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
+            if collection_pk is not None
+            else {}
+        )
         # Existing studies and series with their owners, read by joins in the same statement
         # as the row itself: separate lookups could see different commits of a concurrent
         # writer (READ COMMITTED) and invent conflicts. (pk, owner) per UID.
@@ -122,10 +170,15 @@ class CatalogWriter:
 
         results: list[WriteResult] = []
         accepted: list[InstanceRecord] = []
+        holding: list[InstanceRecord] = []
         seen: dict[str, str] = {}
         for record in records:
             header = record.header
             problem = self._classify(record, existing.get(header.sop_instance_uid), seen, collection_pk)
+            if problem is None:
+                problem = _classify_held(
+                    record, held.get(header.sop_instance_uid), collection_name, releasing
+                )
             if problem is None:
                 if study_owner.get(header.study_instance_uid, header.patient_id) != header.patient_id:
                     problem = (
@@ -136,7 +189,12 @@ class CatalogWriter:
                     header.study_instance_uid
                 ):
                     problem = (Outcome.CONFLICT, "SeriesInstanceUID is already filed under a different study")
-            if problem is None:
+            if problem is None and record.quarantine is not None:
+                # Held: claims no study or series, only its SOPInstanceUID.
+                seen[header.sop_instance_uid] = record.blob.sha256
+                holding.append(record)
+                results.append(self._result(record, Outcome.QUARANTINED, record.quarantine))
+            elif problem is None:
                 # Only an accepted instance claims its study and series for this batch.
                 study_owner[header.study_instance_uid] = header.patient_id
                 series_owner[header.series_instance_uid] = header.study_instance_uid
@@ -146,12 +204,42 @@ class CatalogWriter:
             else:
                 results.append(self._result(record, *problem))
         if accepted:
+            if collection_pk is None:
+                collection_pk = self._ensure_collection(conn, collection_name, now)
             self._insert(conn, collection_pk, accepted, patients, studies, series_known, now)
+        if holding:
+            conn.execute(insert(quarantine), [_held_row(collection_name, r, now) for r in holding])
+        if releasing is not None:
+            self._drop_released(conn, records, results, held, releasing)
         return results
 
     @staticmethod
+    def _drop_released(
+        conn: Connection,
+        records: Sequence[InstanceRecord],
+        results: Sequence[WriteResult],
+        held: Mapping[str, _Held],
+        releasing: Mapping[str, int],
+    ) -> None:
+        """Delete the held rows of released records; raise :class:`_ReleaseRaced` if one vanished."""
+        done: list[int] = []
+        for record, result in zip(records, results, strict=True):
+            pk = releasing.get(record.header.sop_instance_uid)
+            found = held.get(record.header.sop_instance_uid)
+            # A duplicate whose row another release already dropped has nothing left to delete.
+            if result.outcome in (Outcome.INGESTED, Outcome.DUPLICATE) and found and found.id == pk:
+                done.append(found.id)
+        for chunk in _chunks(sorted(done)):
+            gone = conn.execute(delete(quarantine).where(quarantine.c.id.in_(chunk))).rowcount
+            if gone != len(chunk):
+                raise _ReleaseRaced(f"{len(chunk) - gone} held rows were released or rejected meanwhile")
+
+    @staticmethod
     def _classify(
-        record: InstanceRecord, known: tuple[str, int] | None, seen: dict[str, str], collection_pk: int
+        record: InstanceRecord,
+        known: tuple[str, int] | None,
+        seen: dict[str, str],
+        collection_pk: int | None,
     ) -> tuple[Outcome, str] | None:
         """Duplicate/conflict on the SOPInstanceUID alone; ``None`` if it is new."""
         sha = record.blob.sha256
@@ -262,6 +350,24 @@ class CatalogWriter:
         )
 
     @staticmethod
+    def _find_collection(conn: Connection, name: str) -> int | None:
+        pk = conn.execute(select(collection.c.id).where(collection.c.name == name)).scalar()
+        return None if pk is None else int(pk)
+
+    @staticmethod
+    def _held_instances(conn: Connection, sops: Sequence[str]) -> dict[str, _Held]:
+        found: dict[str, _Held] = {}
+        for chunk in _chunks(sorted(set(sops))):
+            query = select(
+                quarantine.c.sop_instance_uid,
+                quarantine.c.id,
+                quarantine.c.collection_name,
+                quarantine.c.sha256,
+            ).where(quarantine.c.sop_instance_uid.in_(chunk))
+            found.update({sop: _Held(pk, name, sha) for sop, pk, name, sha in conn.execute(query)})
+        return found
+
+    @staticmethod
     def _ensure_collection(conn: Connection, name: str, now: dt.datetime) -> int:
         pk = conn.execute(select(collection.c.id).where(collection.c.name == name)).scalar()
         if pk is None:
@@ -320,6 +426,44 @@ class CatalogWriter:
             )
             found.update({uid: (pk, study_uid) for uid, pk, study_uid in conn.execute(query)})
         return found
+
+
+def _classify_held(
+    record: InstanceRecord,
+    found: _Held | None,
+    collection_name: str,
+    releasing: Mapping[str, int] | None,
+) -> tuple[Outcome, str] | None:
+    """Duplicate/conflict against the quarantine; for a release, whether its held row is still there."""
+    if releasing is not None:
+        if found is None or found.id != releasing.get(record.header.sop_instance_uid):
+            return Outcome.REJECTED, "no longer held in quarantine (rejected meanwhile)"
+        return None
+    if found is None:
+        return None
+    if found.collection_name != collection_name:
+        return Outcome.CONFLICT, "SOPInstanceUID is already held in quarantine for another collection"
+    if found.sha256 == record.blob.sha256:
+        return Outcome.DUPLICATE, "already held in quarantine, awaiting review (ria review list)"
+    return Outcome.CONFLICT, "SOPInstanceUID is already held in quarantine with different content"
+
+
+def _held_row(collection_name: str, record: InstanceRecord, now: dt.datetime) -> dict[str, Any]:
+    h = record.header
+    return {
+        "collection_name": collection_name,
+        "sop_instance_uid": h.sop_instance_uid,
+        "series_instance_uid": h.series_instance_uid,
+        "study_instance_uid": h.study_instance_uid,
+        "patient_id": h.patient_id,
+        "size": record.blob.size,
+        "sha256": record.blob.sha256,
+        "md5": record.md5,
+        "crc32": record.crc32,
+        "blob_key": record.blob.key,
+        "reason": (record.quarantine or "held for review")[:1024],
+        "created_at": now,
+    }
 
 
 def _patient_row(collection_pk: int, h: InstanceHeader, now: dt.datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ria.archive import Archive
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
 from ria.cli.options import DatabaseUrl, DataDir, Host, Port, build_settings
+from ria.cli.review import review_app
 from ria.errors import InvalidParameterError, RiaError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 collections_app = typer.Typer(help="Inspect and manage collections.", no_args_is_help=True)
 app.add_typer(collections_app, name="collections")
 app.add_typer(manifest_app, name="manifest")
+app.add_typer(review_app, name="review")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -21,8 +21,14 @@ class IngestReport:
     """Summary of one ingest run.
 
     ``problems`` holds the first :data:`MAX_PROBLEMS_IN_MEMORY` files that were
-    not ingested (conflicts and rejections, with reasons) so memory stays bounded;
-    the file at ``path`` lists every file's outcome.
+    not ingested (conflicts, rejections and quarantined instances, with reasons)
+    so memory stays bounded; the file at ``path`` lists every file's outcome.
+
+    ``quarantined`` instances are stored but held apart, never served, until a
+    curator releases or rejects them (``ria review``). That is the archive doing
+    its job, not a failure, so they do not make :attr:`ok` false (nor ``ria
+    ingest --strict`` exit 1); they are listed with their reasons so the curator
+    knows what waits for review.
     """
 
     collection: str
@@ -30,6 +36,7 @@ class IngestReport:
     duplicate: int = 0
     conflict: int = 0
     rejected: int = 0
+    quarantined: int = 0
     bytes_ingested: int = 0
     seconds: float = 0.0
     problems: list[WriteResult] = field(default_factory=list)
@@ -39,11 +46,11 @@ class IngestReport:
 
     @property
     def total(self) -> int:
-        return self.ingested + self.duplicate + self.conflict + self.rejected
+        return self.ingested + self.duplicate + self.conflict + self.rejected + self.quarantined
 
     @property
     def ok(self) -> bool:
-        """True when nothing was rejected or conflicting."""
+        """True when nothing was rejected or conflicting (held instances are not failures)."""
         return self.conflict == 0 and self.rejected == 0
 
     def add(self, result: WriteResult) -> None:
@@ -56,8 +63,10 @@ class IngestReport:
                 self.conflict += 1
             case Outcome.REJECTED:
                 self.rejected += 1
+            case Outcome.QUARANTINED:
+                self.quarantined += 1
         if (
-            result.outcome in (Outcome.CONFLICT, Outcome.REJECTED)
+            result.outcome in (Outcome.CONFLICT, Outcome.REJECTED, Outcome.QUARANTINED)
             and len(self.problems) < MAX_PROBLEMS_IN_MEMORY
         ):
             self.problems.append(result)
@@ -66,7 +75,7 @@ class IngestReport:
         rate = self.total / self.seconds if self.seconds > 0 else 0.0
         return (
             f"{self.collection}: {self.ingested} ingested, {self.duplicate} duplicate, "
-            f"{self.conflict} conflict, {self.rejected} rejected "
+            f"{self.conflict} conflict, {self.rejected} rejected, {self.quarantined} quarantined "
             f"({self.total} files in {self.seconds:.1f} s, {rate:.0f}/s)"
         )
 
@@ -77,6 +86,7 @@ class IngestReport:
             "duplicate": self.duplicate,
             "conflict": self.conflict,
             "rejected": self.rejected,
+            "quarantined": self.quarantined,
             "bytes_ingested": self.bytes_ingested,
             "seconds": round(self.seconds, 3),
             "report": str(self.path) if self.path else None,
