@@ -19,13 +19,16 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import pydicom
+from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_has_tag, dictionary_VR, keyword_for_tag
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError as PydicomInvalidDicomError
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
@@ -193,16 +196,21 @@ class Deidentifier:
         ds.DeidentificationMethodCodeSequence = codes
         ds.LongitudinalTemporalInformationModified = self.policy.longitudinal_temporal_information_modified
         self._fix_meta(ds)
-        buffer = io.BytesIO()
+        # The preamble is free for applications to fill (TIFF headers, vendor data): never pass it on.
+        ds.preamble = b"\x00" * PREAMBLE_LENGTH
         try:
-            ds.save_as(buffer, enforce_file_format=True)
+            written = _splice(ds, data)
+            if written is None:
+                buffer = io.BytesIO()
+                ds.save_as(buffer, enforce_file_format=True)
+                written = buffer.getvalue()
         except (ValueError, TypeError, OverflowError, KeyError) as exc:
             return DeidOutcome(refusal=f"cannot write the de-identified file: {exc}")
         try:
             outcome.header = dataset_header(ds)
         except InvalidDicomError as exc:
             return DeidOutcome(refusal=exc.message)
-        outcome.data = buffer.getvalue()
+        outcome.data = written
         return outcome
 
     def _fix_meta(self, ds: Dataset) -> None:
@@ -298,6 +306,54 @@ class Deidentifier:
         if element.VM > 1:
             return [shift(str(v), target) for v in element.value]
         return shift(str(element.value), target)
+
+
+_EXPLICIT_LE, _IMPLICIT_LE, _EXPLICIT_BE = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"
+_LONG_HEADER_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
+_UNDEFINED = 0xFFFFFFFF
+
+
+def _splice(ds: Dataset, original: bytes) -> bytes | None:
+    """Write ``ds`` reusing the original bytes of every element the profile left untouched.
+
+    Most of a file — pixel data above all — is kept as it came, and re-encoding it
+    element by element is where writing spends its time; an untouched element is
+    still the raw element pydicom read, so its bytes are copied from the original.
+    Elements that were changed, added or converted are encoded by pydicom. Returns
+    ``None`` (write it the ordinary way) for transfer syntaxes this does not handle.
+    """
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+    if syntax == _IMPLICIT_LE:
+        implicit, little = True, True
+    elif syntax == _EXPLICIT_BE:
+        implicit, little = False, False
+    elif syntax.startswith("1.2.840.10008.1.2") and syntax != "1.2.840.10008.1.2.1.99":
+        implicit, little = False, True  # explicit VR little endian, and every compressed syntax
+    else:
+        return None
+    out = DicomBytesIO()
+    out.write(ds.preamble or b"\x00" * PREAMBLE_LENGTH)
+    out.write(b"DICM")
+    write_file_meta_info(out, ds.file_meta, enforce_standard=True)
+    out.is_implicit_VR, out.is_little_endian = implicit, little
+    encoding = ds.get("SpecificCharacterSet", default_encoding)
+    elements = cast(dict[BaseTag, Any], ds._dict)
+    tags = sorted(elements)
+    for tag in tags:
+        if tag.element == 0 and tag.group > 6:
+            continue  # group lengths are retired and would be wrong after changes
+        element = elements[tag]
+        if isinstance(element, RawDataElement) and element.value_tell is not None:
+            header = 8 if implicit or element.VR not in _LONG_HEADER_VRS else 12
+            start = element.value_tell - header
+            if element.length != _UNDEFINED:
+                out.write(original[start : element.value_tell + element.length])
+                continue
+            if tag == tags[-1]:
+                out.write(original[start:])  # e.g. encapsulated pixel data, delimiter included
+                continue
+        write_data_element(out, ds[tag], encoding)
+    return bytes(out.getvalue())
 
 
 def _identifiers(ds: Dataset) -> list[str]:
