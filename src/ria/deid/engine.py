@@ -254,6 +254,8 @@ class Deidentifier:
             if action == "X":
                 del ds[tag]
                 continue
+            if action == "C" and _clean_keeps(raw, vr, scrub):
+                continue  # nothing to clean: leave it raw, so the writer copies its bytes
             element = ds[tag]
             if action == "Z":
                 element.value = DicomSequence() if element.VR == "SQ" else None
@@ -354,6 +356,24 @@ def _splice(ds: Dataset, original: bytes) -> bytes | None:
                 continue
         write_data_element(out, ds[tag], encoding)
     return bytes(out.getvalue())
+
+
+def _clean_keeps(raw: Any, vr: str, scrub: list[str]) -> bool:
+    """True when cleaning would leave this still-raw element as it is (decided without converting it).
+
+    Times of day and UIDs are kept by cleaning; ASCII text is kept when none of the
+    patient's identifiers occur in it (compared case-insensitively on the raw bytes).
+    """
+    if not isinstance(raw, RawDataElement) or not isinstance(raw.value, bytes | None):
+        return False
+    if vr in ("TM", "UI"):
+        return True
+    if vr not in _TEXT_VRS:
+        return False
+    text = (raw.value or b"").lower()
+    if not text.isascii() or not all(needle.isascii() for needle in scrub):
+        return False  # other character sets: let pydicom decode it and clean the text itself
+    return not any(needle.lower().encode("ascii") in text for needle in scrub)
 
 
 def _identifiers(ds: Dataset) -> list[str]:
