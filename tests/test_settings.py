@@ -62,3 +62,12 @@ def test_blob_store_setting() -> None:
     assert Settings.from_env({"RIA_BLOB_STORE": "Files"}).blob_store == "files"
     with pytest.raises(ConfigurationError):
         Settings.from_env({"RIA_BLOB_STORE": "s3"})
+
+
+def test_uid_root_setting_and_private_folder(tmp_path: Path) -> None:
+    assert Settings.from_env({}).uid_root == "2.25"
+    settings = Settings.from_env(
+        {"RIA_UID_ROOT": " 1.2.826.0.1.3680043.10.999 ", "RIA_DATA_DIR": str(tmp_path)}
+    )
+    assert settings.uid_root == "1.2.826.0.1.3680043.10.999"
+    assert settings.private_dir == tmp_path / "private"
