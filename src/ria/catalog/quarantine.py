@@ -36,6 +36,7 @@ from ria.catalog.records import InstanceRecord, Outcome
 from ria.catalog.schema import quarantine
 from ria.catalog.writer import CatalogWriter
 from ria.dicom.header import read_instance_header
+from ria.dicom.streams import PlainStream
 from ria.errors import InvalidParameterError, RiaError
 from ria.storage.base import BlobInfo, BlobStore
 
@@ -114,26 +115,6 @@ def _held(row: Row[Any]) -> HeldInstance:
         reason=row.reason,
         held_since=_utc(row.created_at),
     )
-
-
-class _PlainStream:
-    """A blob-store reader shown to pydicom as a plain stream.
-
-    pydicom takes any ``BufferedReader`` for a named file and reads its name;
-    pack-store readers are buffered windows onto a larger file with no name.
-    """
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._stream.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._stream.tell()
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -241,7 +222,7 @@ class Quarantine:
         """The catalogue record for a held row, read back from its stored bytes (or why not)."""
         try:
             with self._store.open(row.blob_key) as handle:
-                header = read_instance_header(cast(BinaryIO, _PlainStream(handle)))
+                header = read_instance_header(cast(BinaryIO, PlainStream(handle)))
         except (RiaError, OSError) as exc:
             reason = f"its stored object cannot be read: {getattr(exc, 'message', None) or exc}"
             return ReleaseResult(row.id, Outcome.REJECTED, row.sop_instance_uid, reason)

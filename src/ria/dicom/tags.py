@@ -19,6 +19,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError as PydicomInvalidDicomError
 
+from ria.dicom.streams import PlainStream
 from ria.errors import InvalidDicomError
 
 __all__ = ["TagRow", "iter_tag_rows", "read_tag_rows"]
@@ -64,29 +65,9 @@ def iter_tag_rows(dataset: Dataset, depth: int = 0) -> Iterator[TagRow]:
             yield TagRow(tag, element.name, _data(element))
 
 
-class _Stream:
-    """Hides a stream's type from pydicom, which takes any ``BufferedReader`` for a named file.
-
-    Blob-store readers are buffered windows onto larger files; pydicom must
-    read them as plain streams, never reopen them by name.
-    """
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._stream.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._stream.tell()
-
-
 def read_tag_rows(source: Path | str | BinaryIO) -> list[TagRow]:
     """File meta rows, then the dataset's, for one DICOM file."""
-    readable = source if isinstance(source, Path | str) else _Stream(source)
+    readable = source if isinstance(source, Path | str) else PlainStream(source)
     try:
         dataset = pydicom.dcmread(readable, stop_before_pixels=True)
     except (PydicomInvalidDicomError, EOFError, ValueError) as exc:
