@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -133,11 +134,21 @@ def plant(ds: Dataset, profile: Profile, markers: Markers) -> Planted:
 
 
 def survivors(data: bytes, planted: Planted) -> dict[str, str]:
-    """Markers found anywhere in ``data`` (as written, or upper-cased), with where they were put."""
+    """Markers found anywhere in ``data`` (as written, or upper-cased), with where they were put.
+
+    An all-digit marker (a date) does not count inside a UID (after a digit or a dot): new
+    UIDs are long random numbers that contain any eight digits now and then, which is not
+    a leak. A stored date value follows its length field or a backslash, never those.
+    """
     found: dict[str, str] = {}
     for marker, where in planted.markers.items():
         for encoded in (marker.encode("utf-8"), marker.upper().encode("ascii", "ignore")):
-            if encoded and encoded in data:
+            if not encoded:
+                continue
+            if encoded.isdigit():
+                if re.search(rb"(?<![0-9.])" + re.escape(encoded), data):
+                    found[marker] = where
+            elif encoded in data:
                 found[marker] = where
     return found
 
