@@ -143,23 +143,26 @@ class CatalogWriter:
         releasing: Mapping[str, int] | None = None,
     ) -> list[WriteResult]:
         now = self._clock()
-        # Looked up, not created: a batch that catalogues nothing (all held, duplicate or
-        # conflicting) must not leave an empty collection that lists show.
-        collection_pk = self._find_collection(conn, collection_name)
         headers = [r.header for r in records]
         sops = [h.sop_instance_uid for h in headers]
         existing = self._existing_instances(conn, sops)
         held = self._held_instances(conn, sops)
-        patients = (
-            self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
-            if collection_pk is not None
-            else {}
-        )
         # Existing studies and series with their owners, read by joins in the same statement
         # as the row itself: separate lookups could see different commits of a concurrent
         # writer (READ COMMITTED) and invent conflicts. (pk, owner) per UID.
         found_studies = self._study_owners(conn, {h.study_instance_uid for h in headers})
         found_series = self._series_owners(conn, {h.series_instance_uid for h in headers})
+        # Looked up, not created: a batch that catalogues nothing (all held, duplicate or
+        # conflicting) must not leave an empty collection that lists show. Looked up *after*
+        # the rows above: a concurrent writer commits its collection no later than the rows
+        # filed in it, so any row seen above has its collection seen here (READ COMMITTED);
+        # looking it up first could miss a collection whose rows the next statement sees.
+        collection_pk = self._find_collection(conn, collection_name)
+        patients = (
+            self._patient_pks(conn, collection_pk, sorted({h.patient_id for h in headers}))
+            if collection_pk is not None
+            else {}
+        )
         studies = {uid: pk for uid, (pk, _, _) in found_studies.items()}
         series_known = {uid: pk for uid, (pk, _) in found_series.items()}
         study_owner: dict[str, str | None] = {
