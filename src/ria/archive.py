@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
 from ria.catalog.quarantine import Quarantine
 from ria.catalog.schema import instance, quarantine, series
-from ria.errors import CatalogUnavailableError, ConfigurationError
+from ria.errors import CatalogUnavailableError, ConfigurationError, InvalidParameterError
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
 from ria.ingestion.worker import Transform
@@ -127,7 +127,24 @@ class Archive:
         workers before anything is stored; files it refuses are reported as rejected,
         files it asks to hold (possible burned-in text) are quarantined: stored but
         never served until a curator decides (:attr:`quarantine`, ``ria review``).
+
+        A collection that requires de-identification (:meth:`require_deidentification`)
+        takes nothing without a de-identifier applying its profile: the rule is kept
+        here, where every ingest passes, not in one interface.
         """
+        required = self.required_profile(collection)
+        if required is not None:
+            from ria.deid.profiles import Profile
+
+            policy = getattr(deidentify, "policy", None)
+            wanted = Profile.parse(required).name
+            if policy is None or getattr(policy, "name", None) != wanted:
+                raise InvalidParameterError(
+                    "--deidentify",
+                    f"collection {collection!r} takes only data de-identified with profile {required!r}; "
+                    "ingest with --deidentify "
+                    f"{required} --id-map FILE",
+                )
         ingestor = Ingestor(
             self.store,
             self.writer(),
@@ -137,6 +154,19 @@ class Archive:
             transform=deidentify,
         )
         return ingestor.run(paths, collection, progress=progress)
+
+    def required_profile(self, collection_name: str) -> str | None:
+        """The de-identification profile a collection requires on the way in, if any."""
+        info = {c.name: c for c in self.catalog.collections()}.get(collection_name)
+        return info.deid_profile if info is not None else None
+
+    def require_deidentification(self, collection_name: str, profile: str | None) -> None:
+        """Make every ingest into a collection apply ``profile``, or lift the rule with ``None``."""
+        if profile is not None:
+            from ria.deid.profiles import Profile
+
+            profile = Profile.parse(profile).spec
+        self.writer().require_deidentification(collection_name, profile)
 
     def deidentifier(self, profile: ActionPolicy, id_map: IdMap | str | PathLike[str]) -> Deidentifier:
         """A de-identifier for this archive: its private key, its UID root, this profile and ID map."""

@@ -12,6 +12,7 @@ import pytest
 
 from ria.archive import Archive
 from ria.deid.profiles import Profile
+from ria.errors import InvalidParameterError
 from ria.settings import Settings
 from tests.cli.test_cli import db_args, ria
 from tests.deid.phi import MRN, Markers, Planted, plant, real_files, survivors
@@ -149,3 +150,38 @@ def test_worker_processes_deidentify_too(tmp_path: Path) -> None:
             for row in archive.catalog.instances(archive.catalog.series()[0].series_instance_uid)
         }
         assert len(sops) == 80 and not any(uid.startswith("1.2.826.0.1.3680043.10.543.7.") for uid in sops)
+
+
+def test_a_collection_can_require_deidentification(tmp_path: Path, database_url: str | None) -> None:
+    """Once a collection requires a profile, nothing enters it without a de-identifier applying it."""
+    profile = Profile.parse("tcia")
+    planted = _planted_corpus(tmp_path / "site", profile)
+    data = tmp_path / "data"
+    where = db_args(data, database_url)
+    assert ria("collections", "set", "TCGA-LUAD", "--deidentify", "tcia", *where).returncode == 0
+
+    plain = ria("ingest", str(tmp_path / "site"), "-c", "TCGA-LUAD", *where)
+    assert plain.returncode == 2
+    assert "takes only data de-identified with profile" in plain.stderr
+    other = ria("ingest", str(tmp_path / "site"), "-c", "TCGA-LUAD", "--deidentify", "basic",
+                "--id-map", str(_map(tmp_path)), *where)  # fmt: skip
+    assert other.returncode == 2  # a weaker profile is refused too
+    with Archive(Settings(data_dir=data, database_url=database_url)) as archive:
+        assert archive.catalog.instance_count() == 0
+        with pytest.raises(InvalidParameterError):
+            archive.ingest([tmp_path / "site"], "TCGA-LUAD")  # the Python API keeps the rule as well
+
+    done = ria(
+        "ingest", str(tmp_path / "site"), "-c", "TCGA-LUAD", "--id-map", str(_map(tmp_path)), "--json", *where
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ingested"] + report["quarantined"] == len(list(real_files()))
+    with Archive(Settings(data_dir=data, database_url=database_url)) as archive:
+        for blob in _stored_bytes(archive):
+            assert survivors(blob, planted) == {}
+        assert archive.required_profile("TCGA-LUAD") == "basic,cpd,cd,rlmd,rpc,rdi,rsp"
+    lifted = ria("collections", "set", "TCGA-LUAD", "--deidentify", "none", *where)
+    assert lifted.returncode == 0 and "not required" in lifted.stdout
+    bad = ria("collections", "set", "TCGA-LUAD", "--deidentify", "basic,nonsense", *where)
+    assert bad.returncode == 2 and "nonsense" in bad.stderr

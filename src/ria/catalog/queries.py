@@ -43,6 +43,8 @@ class CollectionInfo:
     license_name: str | None
     license_uri: str | None
     created_at: dt.datetime
+    deid_profile: str | None = None
+    """The de-identification profile every ingest into this collection must apply, if any."""
 
     @property
     def doi_url(self) -> str | None:
@@ -98,6 +100,7 @@ class Catalog:
             collection.c.license_name,
             collection.c.license_uri,
             collection.c.created_at,
+            collection.c.deid_profile,
         ).order_by(collection.c.name)
         with self.engine.connect() as conn:
             return [CollectionInfo(*row) for row in conn.execute(query)]

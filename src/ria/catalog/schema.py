@@ -64,6 +64,7 @@ collection = Table(
     Column("doi", String(256)),
     Column("license_name", String(256)),
     Column("license_uri", String(512)),
+    Column("deid_profile", String(256)),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -315,6 +315,15 @@ class CatalogWriter:
             [{"pk": pk, "n": n, "bytes": size} for pk, (n, size) in totals.items()],
         )
 
+    def require_deidentification(self, name: str, profile: str | None) -> None:
+        """Make every ingest into ``name`` apply ``profile`` (a profile spec), or stop requiring one.
+
+        The collection is created if needed, so the rule holds before its first instance.
+        """
+        with self._engine.begin() as conn:
+            pk = self._ensure_collection(conn, name, self._clock())
+            conn.execute(update(collection).where(collection.c.id == pk).values(deid_profile=profile))
+
     def describe_collection(
         self,
         name: str,

@@ -91,17 +91,20 @@ def ingest(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Ingest DICOM files into a collection (idempotent: re-running reports duplicates)."""
-    if (deidentify is None) != (id_map is None):
-        raise InvalidParameterError(
-            "--deidentify" if deidentify is None else "--id-map", "--deidentify and --id-map go together"
-        )
+    if deidentify is not None and id_map is None:
+        raise InvalidParameterError("--id-map", "--deidentify and --id-map go together")
     settings = build_settings(data_dir, database_url, workers=workers)
     with Archive(settings) as archive:
         deidentifier = None
-        if deidentify is not None and id_map is not None:
+        # A collection may require a profile (ria collections set NAME --deidentify …): then
+        # --id-map alone is enough, and the archive refuses an ingest without one.
+        spec = deidentify or archive.required_profile(collection)
+        if id_map is not None and spec is None:
+            raise InvalidParameterError("--deidentify", "--deidentify and --id-map go together")
+        if spec is not None and id_map is not None:
             from ria.deid.profiles import Profile
 
-            deidentifier = archive.deidentifier(Profile.parse(deidentify), id_map)
+            deidentifier = archive.deidentifier(Profile.parse(spec), id_map)
         report = ingest_with_progress(
             archive, paths, collection, show=err.is_terminal and not as_json, deidentify=deidentifier
         )
@@ -166,6 +169,35 @@ def demo(
         if no_serve:
             return
         _serve(archive, host, port)
+
+
+@collections_app.command("set")
+def collections_set(
+    name: Annotated[str, typer.Argument(help="Collection name (created if it does not exist).")],
+    deidentify: Annotated[
+        str | None,
+        typer.Option(
+            "--deidentify",
+            help="Profile every ingest into NAME must apply (e.g. tcia); 'none' lifts the rule.",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a collection's rules (today: de-identification required on the way in)."""
+    if deidentify is None:
+        raise InvalidParameterError("--deidentify", "nothing to set: give --deidentify PROFILE (or none)")
+    from ria.ingestion.pipeline import validate_collection_name
+
+    validate_collection_name(name)
+    with Archive(build_settings(data_dir, database_url)) as archive:
+        archive.require_deidentification(name, None if deidentify.strip().lower() == "none" else deidentify)
+        required = archive.required_profile(name)
+    out.print(
+        f"{name}: de-identification {'required: ' + required if required else 'not required'}",
+        highlight=False,
+    )
 
 
 @collections_app.command("list")
