@@ -157,7 +157,7 @@ class Archive:
 
     def required_profile(self, collection_name: str) -> str | None:
         """The de-identification profile a collection requires on the way in, if any."""
-        info = {c.name: c for c in self.catalog.collections()}.get(collection_name)
+        info = self.catalog.collection(collection_name)
         return info.deid_profile if info is not None else None
 
     def require_deidentification(self, collection_name: str, profile: str | None) -> None:

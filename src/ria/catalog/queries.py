@@ -7,7 +7,7 @@ a notebook, a route and a CLI command ask the same question the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, distinct, func, select
@@ -31,6 +31,8 @@ from ria.catalog.search import (
 )
 
 __all__ = ["Catalog", "CollectionInfo", "CollectionStats"]
+
+_UID_BATCH = 500  # UIDs per IN (...) list: well under every database's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,17 @@ class CollectionStats:
         }
 
 
+_COLLECTION_INFO = select(
+    collection.c.name,
+    collection.c.description,
+    collection.c.doi,
+    collection.c.license_name,
+    collection.c.license_uri,
+    collection.c.created_at,
+    collection.c.deid_profile,
+)
+
+
 class Catalog:
     """Read access to the catalogue."""
 
@@ -93,17 +106,16 @@ class Catalog:
 
     def collections(self) -> list[CollectionInfo]:
         """Every collection's descriptive record, sorted by name (including empty collections)."""
-        query = select(
-            collection.c.name,
-            collection.c.description,
-            collection.c.doi,
-            collection.c.license_name,
-            collection.c.license_uri,
-            collection.c.created_at,
-            collection.c.deid_profile,
-        ).order_by(collection.c.name)
         with self.engine.connect() as conn:
-            return [CollectionInfo(*row) for row in conn.execute(query)]
+            return [
+                CollectionInfo(*row) for row in conn.execute(_COLLECTION_INFO.order_by(collection.c.name))
+            ]
+
+    def collection(self, name: str) -> CollectionInfo | None:
+        """One collection's descriptive record, or ``None`` if there is no such collection."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_COLLECTION_INFO.where(collection.c.name == name)).first()
+        return None if row is None else CollectionInfo(*row)
 
     def collection_stats(self) -> list[CollectionStats]:
         """Patients, studies, series, instances, bytes and modalities per collection."""
@@ -158,6 +170,13 @@ class Catalog:
 
     def iter_series(self, where: SeriesFilter = ALL_SERIES) -> Iterator[SeriesRow]:
         return iter_series(self.engine, where)
+
+    def series_by_uid(self, uids: Sequence[str]) -> Iterator[SeriesRow]:
+        """The series among ``uids`` that exist, asked a batch at a time (carts and manifests of any size)."""
+        for start in range(0, len(uids), _UID_BATCH):
+            yield from iter_series(
+                self.engine, SeriesFilter(series_instance_uid=tuple(uids[start : start + _UID_BATCH]))
+            )
 
     def values(self, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
         """Distinct values of a series facet among matching series (modality, body part, …)."""

@@ -115,12 +115,8 @@ def read(
     missing: list[str] = []
     if check:
         with Archive(build_settings(data_dir, database_url)) as archive:
-            uids = manifest.series_uids
-            found: set[str] = set()
-            for start in range(0, len(uids), 500):
-                where = SeriesFilter(series_instance_uid=uids[start : start + 500])
-                found.update(row.series_instance_uid for row in archive.catalog.iter_series(where))
-            missing = [uid for uid in uids if uid not in found]
+            found = {row.series_instance_uid for row in archive.catalog.series_by_uid(manifest.series_uids)}
+            missing = [uid for uid in manifest.series_uids if uid not in found]
     if as_json:
         body: dict[str, object] = {"format": manifest.format.value, "series": list(manifest.series_uids)}
         if check:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -260,7 +260,7 @@ class Deidentifier:
             if action == "Z":
                 element.value = DicomSequence() if element.VR == "SQ" else None
             elif action == "D":
-                self._dummy(ds, element)
+                self._dummy(element)
             elif action == "U" and element.VR != "SQ":
                 self._new_uids(element)
             elif action == "C":
@@ -271,7 +271,7 @@ class Deidentifier:
                 for item in element.value:
                     self._clean(item, target, scrub, counts)
 
-    def _dummy(self, ds: Dataset, element: DataElement) -> None:
+    def _dummy(self, element: DataElement) -> None:
         if element.VR == "SQ":
             element.value = DicomSequence()
         elif element.VR == "UI":
@@ -301,8 +301,7 @@ class Deidentifier:
             element.value = None
 
     @staticmethod
-    def _shift(element: DataElement, target: str, shift: object) -> object:
-        assert callable(shift)
+    def _shift(element: DataElement, target: str, shift: Callable[[str, str], str]) -> object:
         if element.value in (None, ""):
             return element.value
         if element.VM > 1:

@@ -142,7 +142,7 @@ def series_zip(
         )
     instances = archive.catalog.instances(series_instance_uid)
     names = tcia_new_file_names(instances) if new_file_names else sequential_names(len(instances))
-    info = {c.name: c for c in archive.catalog.collections()}.get(series.collection)
+    info = archive.catalog.collection(series.collection)
     return SeriesZip(
         series=series,
         instances=instances,

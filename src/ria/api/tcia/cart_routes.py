@@ -14,7 +14,6 @@ from ria.api.tcia.formats import TciaFormat, render, render_json
 from ria.api.tcia.params import split_list
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
-from ria.catalog.search import SeriesFilter
 
 __all__ = ["router"]
 
@@ -46,9 +45,8 @@ def get_contents_by_name(archive: ArchiveDep, name: Annotated[str, Query()]) -> 
     uids = tuple(cart_series(archive.engine, name))
     collections = {c.name: c for c in archive.catalog.collections()}
     rows = []
-    for start in range(0, len(uids), 500):
-        for row in archive.catalog.iter_series(SeriesFilter(series_instance_uid=uids[start : start + 500])):
-            fields = series_fields(row, collections, V1)
-            fields["Date Released"] = fields.get("DateReleased")
-            rows.append(pick(fields, _CART_COLUMNS))
+    for row in archive.catalog.series_by_uid(uids):
+        fields = series_fields(row, collections, V1)
+        fields["Date Released"] = fields.get("DateReleased")
+        rows.append(pick(fields, _CART_COLUMNS))
     return render(rows, TciaFormat.JSON)

@@ -192,5 +192,4 @@ def series_metadata_v4(
                 if key not in ("PatientID", "Collection", "Authorized")
             }
         )
-    values["StudyID"] = None
     return pick(values, _METADATA_V4)

@@ -247,7 +247,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
             rows = archive.catalog.series(SeriesFilter(series_instance_uid=uid))
             if not rows:
                 raise NotFoundError(f"no series with SeriesInstanceUID {uid}", parameter="SeriesInstanceUID")
-            info = {c.name: c for c in archive.catalog.collections()}.get(rows[0].collection)
+            info = archive.catalog.collection(rows[0].collection)
             first = archive.catalog.instances(uid)[:1]
             sop_class = first[0].sop_class_uid if first else None
             return render([series_metadata_v1(rows[0], info, sop_class, dialect)], parse_format(format))

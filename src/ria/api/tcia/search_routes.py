@@ -140,10 +140,7 @@ async def get_manifest_for_simple_search(request: Request, archive: ArchiveDep) 
 
 
 def _existing(archive: Archive, uids: tuple[str, ...]) -> list[str]:
-    found: set[str] = set()
-    for start in range(0, len(uids), 500):
-        where = SeriesFilter(series_instance_uid=uids[start : start + 500])
-        found.update(row.series_instance_uid for row in archive.catalog.iter_series(where))
+    found = {row.series_instance_uid for row in archive.catalog.series_by_uid(uids)}
     return [uid for uid in uids if uid in found]
 
 
