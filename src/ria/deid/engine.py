@@ -29,10 +29,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError as PydicomInvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
 import ria
+from ria.deid import bytewise, rules
 from ria.deid.mapping import IdMap, Replacements
 from ria.dicom.header import PREAMBLE_LENGTH, InstanceHeader, check_complete, dataset_header
 from ria.errors import InvalidDicomError
@@ -44,20 +46,11 @@ PATIENT_NAME = Tag(0x0010, 0x0010)
 _IDENTITY_REMOVED = Tag(0x0012, 0x0062)
 _METHOD = Tag(0x0012, 0x0063)
 _METHOD_CODES = Tag(0x0012, 0x0064)
-_BURNED_IN = Tag(0x0028, 0x0301)
-# Clean Pixel Data / Clean Recognizable Visual Features: claimed only when pixels were actually
-# cleaned. Ria does not alter pixels here (instances that may need it are quarantined for a
-# curator), so these codes are never written by this engine.
-_PIXEL_OPTION_CODES = frozenset({"113101", "113102"})
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
-_HANDLED = frozenset({PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES, _PIXEL_DATA})
-# Modalities and SOP classes whose pixels often carry burned-in text (ultrasound,
-# secondary captures, screenshots): quarantined unless BurnedInAnnotation says NO.
-PRONE_MODALITIES = frozenset({"US", "SC", "OT", "XC", "ES", "DOC"})
-PRONE_SOP_PREFIXES = ("1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3")
-_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN", "CS", "AE", "UR"})
-_NUMBER_STRING_VRS = frozenset({"IS", "DS"})
-_BINARY_NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
+# Set by the engine at the top level; inside sequence items they follow the profile like anything else.
+_TOP_HANDLED = frozenset({PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES})
+PRONE_MODALITIES = rules.PRONE_MODALITIES
+PRONE_SOP_PREFIXES = rules.PRONE_SOP_PREFIXES
 
 
 class ActionPolicy(Protocol):
@@ -95,20 +88,12 @@ class DeidOutcome:
 
 def burned_in_reason(ds: Dataset) -> str | None:
     """Why this instance's pixels may show identifying text, or ``None`` if they are declared clean."""
-    if _PIXEL_DATA not in ds:
-        return None
-    declared = str(ds.get("BurnedInAnnotation", "")).strip().upper()
-    if declared == "YES":
-        return "BurnedInAnnotation is YES"
-    if declared == "NO":
-        return None
-    modality = str(ds.get("Modality", "")).strip().upper()
-    sop_class = str(ds.get("SOPClassUID", ""))
-    if modality in PRONE_MODALITIES:
-        return f"modality {modality} often has burned-in text and BurnedInAnnotation does not say NO"
-    if sop_class.startswith(PRONE_SOP_PREFIXES):
-        return "a secondary-capture class often has burned-in text and BurnedInAnnotation does not say NO"
-    return None
+    return rules.burned_in(
+        _PIXEL_DATA in ds,
+        str(ds.get("BurnedInAnnotation", "")),
+        str(ds.get("Modality", "")),
+        str(ds.get("SOPClassUID", "")),
+    )
 
 
 def _vr_of(tag: BaseTag) -> str:
@@ -119,34 +104,22 @@ def _vr_of(tag: BaseTag) -> str:
     return vr.split(" or ")[0]
 
 
-def _dummy(vr: str) -> object:
-    if vr == "DA":
-        return "19000101"
-    if vr == "TM":
-        return "000000"
-    if vr == "DT":
-        return "19000101000000"
-    if vr == "AS":
-        return "000Y"
-    if vr in _NUMBER_STRING_VRS:
-        return "0"
-    if vr in _BINARY_NUMBER_VRS:
-        return 0
-    if vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
-        return b"\x00\x00"
-    return "ANONYMIZED"
-
-
 class Deidentifier:
     """De-identifies Part 10 files with one profile, one ID map and the archive's key.
 
     Picklable and stateless between files, so ingest can run it in worker processes.
+    Explicit VR little-endian files with plain text take the byte path
+    (:mod:`ria.deid.bytewise`); ``byte_path=False`` sends every file through
+    pydicom data sets, which the byte path is tested against.
     """
 
-    def __init__(self, policy: ActionPolicy, id_map: IdMap, replacements: Replacements) -> None:
+    def __init__(
+        self, policy: ActionPolicy, id_map: IdMap, replacements: Replacements, *, byte_path: bool = True
+    ) -> None:
         self.policy = policy
         self.id_map = id_map
         self.replacements = replacements
+        self.byte_path = byte_path
         self._decisions: dict[tuple[int, str, str | None], tuple[str, str]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -164,6 +137,25 @@ class Deidentifier:
             return DeidOutcome(
                 refusal="not a DICOM Part 10 file: no 'DICM' marker after the 128-byte preamble"
             )
+        if self.byte_path:
+            try:
+                done = bytewise.rewrite(
+                    data,
+                    decide=self._decide,
+                    replacements=self.replacements,
+                    target_for=self.id_map.target,
+                    method=self._method_text(),
+                    method_codes=rules.recorded_method_codes(self.policy.method_codes),
+                    temporal=self.policy.longitudinal_temporal_information_modified,
+                )
+            except bytewise.StepAside:
+                pass  # the pydicom path below handles it, refusals included
+            except InvalidDicomError as exc:
+                return DeidOutcome(refusal=exc.message)
+            else:
+                return DeidOutcome(
+                    data=done.data, quarantine=done.quarantine, actions=done.actions, header=done.header
+                )
         try:
             ds = pydicom.dcmread(io.BytesIO(data))
             # Refuse exactly what plain ingest refuses: a truncated original is not de-identified.
@@ -177,17 +169,17 @@ class Deidentifier:
         if target is None:
             where = self.id_map.source
             return DeidOutcome(refusal=f"this file's PatientID is not in the ID map {where}; add it there")
+        if "SOPInstanceUID" not in ds:
+            return DeidOutcome(refusal="missing SOPInstanceUID")
         outcome = DeidOutcome(quarantine=burned_in_reason(ds))
         scrub = _identifiers(ds)
-        self._clean(ds, target, scrub, outcome.actions)
+        self._clean(ds, target, scrub, outcome.actions, top=True)
         ds.PatientID = target
         ds.PatientName = target
         ds.PatientIdentityRemoved = "YES"
-        ds.DeidentificationMethod = f"Ria {ria.__version__}: {self.policy.name}"[:64]
+        ds.DeidentificationMethod = self._method_text()
         codes = DicomSequence()
-        for value, meaning in self.policy.method_codes:
-            if value in _PIXEL_OPTION_CODES:
-                continue
+        for value, meaning in rules.recorded_method_codes(self.policy.method_codes):
             item = Dataset()
             item.CodeValue = value
             item.CodingSchemeDesignator = "DCM"
@@ -213,6 +205,9 @@ class Deidentifier:
         outcome.data = written
         return outcome
 
+    def _method_text(self) -> str:
+        return f"Ria {ria.__version__}: {self.policy.name}"[:64]
+
     def _fix_meta(self, ds: Dataset) -> None:
         meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset()
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -223,22 +218,24 @@ class Deidentifier:
                 delattr(meta, keyword)
         ds.file_meta = meta
 
-    def _decide(self, tag: BaseTag, vr: str, creator: str | None) -> tuple[str, str]:
+    def _decide(self, tag: int, vr: str, creator: str | None) -> tuple[str, str]:
         """(action, report label) for an attribute, cached: a file has ~100 elements, a batch thousands."""
-        key = (int(tag), vr, creator)
+        key = (tag, vr, creator)
         found = self._decisions.get(key)
         if found is None:
             action = str(self.policy.action(tag, vr, private_creator=creator))
-            name = "private" if tag.is_private else (keyword_for_tag(tag) or str(tag))
+            name = "private" if tag >> 16 & 1 else (keyword_for_tag(tag) or str(BaseTag(tag)))
             found = self._decisions[key] = (action, f"{action} {name}")
         return found
 
-    def _clean(self, ds: Dataset, target: str, scrub: list[str], counts: Counter[str]) -> None:
+    def _clean(
+        self, ds: Dataset, target: str, scrub: list[str], counts: Counter[str], *, top: bool = False
+    ) -> None:
         # Walk the raw elements and convert only those the profile changes: most of a file is kept,
         # and converting every value is where a naive walk spends its time.
         for number, raw in list(ds._dict.items()):
             tag = BaseTag(number)
-            if tag in _HANDLED:
+            if tag == _PIXEL_DATA or (top and tag in _TOP_HANDLED):
                 continue
             vr = raw.VR or _vr_of(tag)
             creator = None
@@ -247,7 +244,7 @@ class Deidentifier:
             elif tag.is_private:
                 owner = ds._dict.get(BaseTag((tag.group << 16) | (tag.element >> 8)))
                 creator = str(ds[owner.tag].value) if owner is not None else None
-            action, label = self._decide(tag, vr, creator)
+            action, label = self._decide(int(tag), vr, creator)
             counts[label] += 1
             if action == "K" and vr != "SQ":
                 continue
@@ -277,7 +274,7 @@ class Deidentifier:
         elif element.VR == "UI":
             self._new_uids(element)
         else:
-            element.value = _dummy(element.VR)
+            element.value = rules.dummy_value(element.VR)
 
     def _new_uids(self, element: DataElement) -> None:
         values = element.value if element.VM > 1 else [element.value]
@@ -292,12 +289,12 @@ class Deidentifier:
         elif element.VR == "SQ":
             for item in element.value:
                 self._clean(item, target, scrub, Counter())
-        elif element.VR in _TEXT_VRS and isinstance(element.value, str):
+        elif element.VR in rules.TEXT_VRS and isinstance(element.value, str):
             text = element.value
             for needle in scrub:
-                text = _remove(text, needle)
+                text = rules.remove_identifier(text, needle)
             element.value = text
-        elif element.VR in _TEXT_VRS or element.VR in ("OB", "OW", "UN"):
+        elif element.VR in rules.TEXT_VRS or element.VR in ("OB", "OW", "UN"):
             element.value = None
 
     @staticmethod
@@ -367,7 +364,7 @@ def _clean_keeps(raw: Any, vr: str, scrub: list[str]) -> bool:
         return False
     if vr in ("TM", "UI"):
         return True
-    if vr not in _TEXT_VRS:
+    if vr not in rules.TEXT_VRS:
         return False
     text = (raw.value or b"").lower()
     if not text.isascii() or not all(needle.isascii() for needle in scrub):
@@ -377,24 +374,12 @@ def _clean_keeps(raw: Any, vr: str, scrub: list[str]) -> bool:
 
 def _identifiers(ds: Dataset) -> list[str]:
     """Strings that identify this patient, to be cut out of free text the profile keeps (longest first)."""
-    found: set[str] = set()
-    for keyword in ("PatientID", "OtherPatientIDs", "PatientBirthDate", "AccessionNumber", "PatientAddress",
-                    "PatientTelephoneNumbers", "MedicalRecordLocator"):  # fmt: skip
+    values: dict[str, list[str]] = {}
+    for keyword in rules.IDENTIFIER_KEYWORDS:
         value = ds.get(keyword)
         if value:
-            found.update(str(part).strip() for part in (value if isinstance(value, list) else [value]))
+            values[keyword] = [
+                str(part) for part in (value if isinstance(value, list | MultiValue) else [value])
+            ]
     name = ds.get("PatientName")
-    if name:
-        found.add(str(name))
-        found.update(part for part in str(name).replace("^", " ").replace("=", " ").split() if len(part) >= 3)
-    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
-
-
-def _remove(text: str, needle: str) -> str:
-    lowered, target = text.lower(), needle.lower()
-    start = lowered.find(target)
-    while start != -1:
-        text = text[:start] + text[start + len(needle) :]
-        lowered = text.lower()
-        start = lowered.find(target)
-    return text
+    return rules.identifier_needles(values, str(name) if name else None)

@@ -32,29 +32,31 @@ class SourceItem:
         return self.path if self.member is None else f"{self.path}!{self.member}"
 
 
-def _is_zip(path: Path) -> bool:
-    return path.suffix.lower() == ".zip" and zipfile.is_zipfile(path)
+def _is_zip(path: str) -> bool:
+    return path.lower().endswith(".zip") and zipfile.is_zipfile(path)
 
 
-def _zip_members(path: Path) -> Iterator[SourceItem]:
+def _zip_members(path: str) -> Iterator[SourceItem]:
     try:
         with zipfile.ZipFile(path) as archive:
             names = [info.filename for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidParameterError("path", f"{path}: unreadable zip archive ({exc})") from None
     for name in names:
-        yield SourceItem(str(path), name)
+        yield SourceItem(path, name)
 
 
 def _walk(root: Path) -> Iterator[SourceItem]:
+    # Plain strings, not Path objects: pathlib interns every part of every path it builds, and
+    # for millions of files that is an interpreter-wide table growing with the listing.
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
-            path = Path(folder) / name
+            path = os.path.join(folder, name)
             if _is_zip(path):
                 yield from _zip_members(path)
             else:
-                yield SourceItem(str(path))
+                yield SourceItem(path)
 
 
 def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem]:
@@ -70,8 +72,8 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem
     for root in roots:
         if root.is_dir():
             yield from _walk(root)
-        elif _is_zip(root):
-            yield from _zip_members(root)
+        elif _is_zip(str(root)):
+            yield from _zip_members(str(root))
         else:
             yield SourceItem(str(root))
 
