@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import os
+import re
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
@@ -167,6 +170,41 @@ class Archive:
 
             profile = Profile.parse(profile).spec
         self.writer().require_deidentification(collection_name, profile)
+
+    def _id_map_path(self, collection_name: str) -> Path:
+        digest = hashlib.sha256(collection_name.encode()).hexdigest()[:16]
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", collection_name)
+        return self.settings.private_dir / "id-maps" / f"{safe}-{digest}.csv"
+
+    def store_id_map(self, collection_name: str, id_map: str | PathLike[str] | None) -> int:
+        """Keep ``id_map`` (a CSV) as the collection's map for network uploads; ``None`` removes it.
+
+        STOW-RS and C-STORE senders cannot hand a map over, so a collection that
+        requires de-identification takes network uploads only with a stored one. The
+        map is validated first and kept in the private folder, never served. Returns
+        how many patients it maps.
+        """
+        from ria.deid.mapping import IdMap as IdMapType
+
+        target = self._id_map_path(collection_name)
+        if id_map is None:
+            target.unlink(missing_ok=True)
+            return 0
+        table = IdMapType.read(Path(id_map))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(target.parent, 0o700)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(id_map, partial)
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+        return len(table.targets)
+
+    def stored_id_map(self, collection_name: str) -> IdMap | None:
+        """The ID map stored for ``collection_name`` (:meth:`store_id_map`), if any."""
+        from ria.deid.mapping import IdMap as IdMapType
+
+        path = self._id_map_path(collection_name)
+        return IdMapType.read(path) if path.exists() else None
 
     def deidentifier(self, profile: ActionPolicy, id_map: IdMap | str | PathLike[str]) -> Deidentifier:
         """A de-identifier for this archive: its private key, its UID root, this profile and ID map."""

@@ -201,6 +201,18 @@ class Catalog:
         """One instance by SOPInstanceUID, optionally only within the given series."""
         return find_instance(self.engine, sop_instance_uid, series_instance_uid)
 
+    def instance_with_study(self, sop_instance_uid: str) -> tuple[str, str, str] | None:
+        """(SOPClassUID, StudyInstanceUID, SeriesInstanceUID) of a catalogued instance, if it is one."""
+        query = (
+            select(instance.c.sop_class_uid, study.c.study_instance_uid, series.c.series_instance_uid)
+            .select_from(instance.join(series, instance.c.series_pk == series.c.id))
+            .join(study, series.c.study_pk == study.c.id)
+            .where(instance.c.sop_instance_uid == sop_instance_uid)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     def instance_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(instance)).scalar_one())

@@ -182,20 +182,42 @@ def collections_set(
             show_default=False,
         ),
     ] = None,
+    id_map: Annotated[
+        str | None,
+        typer.Option(
+            "--id-map",
+            help="CSV (source_patient_id,target_patient_id) kept privately for network uploads "
+            "(STOW-RS, C-STORE) into NAME; 'none' removes it.",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Set a collection's rules (today: de-identification required on the way in)."""
-    if deidentify is None:
-        raise InvalidParameterError("--deidentify", "nothing to set: give --deidentify PROFILE (or none)")
+    """Set a collection's rules: de-identification required on the way in, and the ID map network
+    uploads use."""
+    if deidentify is None and id_map is None:
+        raise InvalidParameterError(
+            "--deidentify",
+            "nothing to set: give --deidentify PROFILE (or none) and/or --id-map FILE (or none)",
+        )
     from ria.ingestion.pipeline import validate_collection_name
 
     validate_collection_name(name)
     with Archive(build_settings(data_dir, database_url)) as archive:
-        archive.require_deidentification(name, None if deidentify.strip().lower() == "none" else deidentify)
+        if deidentify is not None:
+            archive.require_deidentification(
+                name, None if deidentify.strip().lower() == "none" else deidentify
+            )
+        mapped = None
+        if id_map is not None:
+            mapped = archive.store_id_map(name, None if id_map.strip().lower() == "none" else id_map)
         required = archive.required_profile(name)
+        stored = archive.stored_id_map(name) is not None
     out.print(
-        f"{name}: de-identification {'required: ' + required if required else 'not required'}",
+        f"{name}: de-identification {'required: ' + required if required else 'not required'}; "
+        f"ID map for network uploads: {'stored' if stored else 'none'}"
+        + (f" ({mapped} patients)" if mapped else ""),
         highlight=False,
     )
 
