@@ -16,12 +16,15 @@ __all__ = [
     "CatalogUnavailableError",
     "ConfigurationError",
     "ConflictError",
+    "ForbiddenError",
     "InvalidDicomError",
     "InvalidParameterError",
+    "NotAcceptableError",
     "NotFoundError",
     "RangeNotSatisfiableError",
     "RiaError",
     "StorageError",
+    "UnsupportedMediaTypeError",
 ]
 
 
@@ -62,6 +65,27 @@ class NotFoundError(RiaError):
 
     http_status = 404
     code = "not_found"
+
+
+class ForbiddenError(RiaError):
+    """The caller may not do this here (e.g. store over DICOMweb from another machine)."""
+
+    http_status = 403
+    code = "forbidden"
+
+
+class NotAcceptableError(RiaError):
+    """None of the media types the client accepts can be produced (HTTP 406)."""
+
+    http_status = 406
+    code = "not_acceptable"
+
+
+class UnsupportedMediaTypeError(RiaError):
+    """The request body's media type is not one this endpoint takes (HTTP 415)."""
+
+    http_status = 415
+    code = "unsupported_media_type"
 
 
 class ConflictError(RiaError):

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 import ria
 from ria.api import carts, collections, health
+from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
 from ria.api.tcia import cart_routes, describe_routes, search_routes
 from ria.api.tcia.dialect import V1, V4
@@ -36,4 +37,6 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(describe_routes.router)
     app.include_router(cart_routes.router)
     app.include_router(carts.router)
+    app.include_router(build_dicomweb_router(per_collection=False))
+    app.include_router(build_dicomweb_router(per_collection=True))
     return app

@@ -213,6 +213,17 @@ class Catalog:
             row = conn.execute(query).first()
         return None if row is None else (row[0], row[1], row[2])
 
+    def study_in_collection(self, study_instance_uid: str, collection_name: str) -> bool:
+        """Whether a study is filed in the named collection (per-collection service roots)."""
+        query = (
+            select(study.c.id)
+            .select_from(study.join(patient, study.c.patient_pk == patient.c.id))
+            .join(collection, patient.c.collection_id == collection.c.id)
+            .where(study.c.study_instance_uid == study_instance_uid, collection.c.name == collection_name)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def instance_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(instance)).scalar_one())

@@ -70,6 +70,7 @@ class Spool:
         self.folder = data_dir / _SPOOL_DIR / uuid.uuid4().hex
         self.folder.mkdir(parents=True)
         self._count = 0
+        self._discarded: set[int] = set()
 
     def __enter__(self) -> Self:
         return self
@@ -106,6 +107,16 @@ class Spool:
         index = self._count
         self._count += 1
         return index, open(self.path(index), "wb")
+
+    def discard(self, index: int) -> None:
+        """Drop an instance the front end refused itself (e.g. a truncated part): it is not ingested."""
+        self.path(index).unlink(missing_ok=True)
+        self._discarded.add(index)
+
+    @property
+    def kept(self) -> list[int]:
+        """Indices of the instances to ingest, in request order."""
+        return [index for index in range(self._count) if index not in self._discarded]
 
     @staticmethod
     def sweep(data_dir: Path) -> int:
@@ -145,7 +156,7 @@ def network_deidentifier(archive: Archive, collection: str) -> Deidentifier | No
 
 def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
     """Ingest everything in ``spool`` into ``collection``; one answer per instance, in order."""
-    if len(spool) == 0:
+    if not spool.kept:
         return []
     transform = network_deidentifier(archive, collection)
     results: dict[str, WriteResult] = {}
@@ -156,7 +167,7 @@ def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
         deidentify=transform,
     )
     answers = []
-    for index in range(len(spool)):
+    for index in spool.kept:
         path = spool.path(index)
         result = results.get(str(path))
         if result is None:  # not offered by the walk: cannot happen unless the spool was tampered with

@@ -1,0 +1,282 @@
+"""DICOMweb routes (PS3.18): STOW-RS, QIDO-RS and WADO-RS, thin over :mod:`ria.dicomweb`.
+
+One service root, ``/dicomweb``, over every collection, and one per collection,
+``/dicomweb/collections/{collection}``: there searches and retrievals see only
+that collection, and STOW-RS stores into it (the service root has no collection
+to store into). STOW-RS is taken only from loopback clients until access control
+gives curators their own credentials (see docs/conformance.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ria.api.deps import get_archive
+from ria.api.dicomweb.stow import handle_store
+from ria.archive import Archive
+from ria.dicomweb import qido, wado
+from ria.dicomweb.multipart import MediaType, iter_multipart, new_boundary, parse_accept
+from ria.errors import ForbiddenError, InvalidParameterError, NotAcceptableError, NotFoundError
+
+__all__ = ["build_dicomweb_router"]
+
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+DICOM_JSON = "application/dicom+json"
+
+
+def _base_url(request: Request, collection: str | None) -> str:
+    root = str(request.base_url).rstrip("/") + "/dicomweb"
+    return root if collection is None else f"{root}/collections/{collection}"
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type=DICOM_JSON, headers=headers)
+
+
+def _check_json_accept(request: Request) -> None:
+    accepted = parse_accept(request.headers.get("accept"))
+    if accepted and not any(
+        m.type in (DICOM_JSON, "application/json", "*/*", "application/*") for m in accepted
+    ):
+        raise NotAcceptableError(f"this resource is served as {DICOM_JSON}; the request accepts none of it")
+
+
+def _dicom_accept(request: Request, stored_syntaxes: set[str | None]) -> None:
+    """Accept negotiation for instance retrieval: multipart/related of application/dicom, as stored."""
+    accepted = parse_accept(request.headers.get("accept"))
+    if not accepted:
+        return
+    for media in accepted:
+        if media.type in ("*/*", "multipart/*") or (
+            media.type == "multipart/related"
+            and media.params.get("type", "application/dicom") == "application/dicom"
+        ):
+            wanted = media.params.get("transfer-syntax", "*")
+            if wanted == "*" or stored_syntaxes == {wanted}:
+                return
+    raise NotAcceptableError(
+        'instances are served as multipart/related; type="application/dicom" in their stored transfer syntax '
+        f"({', '.join(sorted(s or 'unknown' for s in stored_syntaxes))}); Ria does not transcode"
+    )
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _multipart(parts: Iterator[tuple[str, Iterator[bytes]]], part_type: str) -> StreamingResponse:
+    boundary = new_boundary()
+    media = MediaType("multipart/related", {"type": part_type, "boundary": boundary})
+    return StreamingResponse(iter_multipart(parts, boundary), media_type=str(media))
+
+
+def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
+    """The DICOMweb routes at the service root, or under ``/collections/{collection}``."""
+    prefix = "/dicomweb/collections/{collection}" if per_collection else "/dicomweb"
+    router = APIRouter(prefix=prefix, tags=["DICOMweb"])
+
+    def scope(request: Request) -> str | None:
+        return request.path_params.get("collection") if per_collection else None
+
+    def selected(
+        archive: Archive,
+        request: Request,
+        study_uid: str,
+        series_uid: str | None = None,
+        sop_uid: str | None = None,
+    ) -> list[wado.StoredInstance]:
+        rows = wado.select_instances(archive, study_uid, series_uid, sop_uid)
+        name = scope(request)
+        if name is not None and not archive.catalog.study_in_collection(study_uid, name):
+            raise NotFoundError("no such study in this collection")
+        return rows
+
+    # --- STOW-RS -------------------------------------------------------------------------------
+
+    async def store(request: Request, archive: Archive, study_uid: str | None) -> Response:
+        if not _is_loopback(request):
+            raise ForbiddenError(
+                "STOW-RS is accepted from this machine only (until curator credentials exist)"
+            )
+        name = scope(request)
+        if name is None:
+            raise InvalidParameterError(
+                "collection",
+                "STOW-RS needs a collection: POST to /dicomweb/collections/{collection}/studies",
+            )
+        response = await handle_store(archive, request, name, _base_url(request, name), study_uid)
+        return _json(response.body, response.status)
+
+    @router.post("/studies", summary="STOW-RS: store instances (multipart/related; application/dicom)")
+    async def stow(request: Request, archive: ArchiveDep) -> Response:
+        return await store(request, archive, None)
+
+    @router.post("/studies/{study}", summary="STOW-RS: store instances of one study")
+    async def stow_study(study: str, request: Request, archive: ArchiveDep) -> Response:
+        return await store(request, archive, study)
+
+    # --- QIDO-RS -------------------------------------------------------------------------------
+
+    async def search(
+        request: Request,
+        archive: Archive,
+        level: qido.Level,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+    ) -> Response:
+        _check_json_accept(request)
+        params = list(request.query_params.multi_items())
+        query = qido.parse_query(level, params, study_uid=study_uid, series_uid=series_uid)
+        name = scope(request)
+        if name is not None:
+            if query.collection not in (None, name):
+                raise InvalidParameterError("collection", "this service root searches one collection only")
+            query = qido.QidoQuery(**{**query.__dict__, "collection": name})
+        result = await run_in_threadpool(qido.search, archive.engine, query, _base_url(request, name))
+        headers = {}
+        if result.truncated:
+            headers["Warning"] = '299 ria "There are more results than the limit; request them with offset"'
+        return _json(result.items, headers=headers)
+
+    @router.get("/studies", summary="QIDO-RS: search for studies")
+    async def search_studies(request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "study")
+
+    @router.get("/series", summary="QIDO-RS: search for series in all studies")
+    async def search_all_series(request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "series")
+
+    @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study")
+    async def search_series(study: str, request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "series", study)
+
+    @router.get("/instances", summary="QIDO-RS: search for instances in all studies")
+    async def search_all_instances(request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "instance")
+
+    @router.get("/studies/{study}/instances", summary="QIDO-RS: search for instances of a study")
+    async def search_study_instances(study: str, request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "instance", study)
+
+    @router.get("/studies/{study}/series/{series}/instances", summary="QIDO-RS: search instances of a series")
+    async def search_instances(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
+        return await search(request, archive, "instance", study, series)
+
+    # --- WADO-RS -------------------------------------------------------------------------------
+
+    async def retrieve(
+        request: Request, archive: Archive, study: str, series: str | None = None, sop: str | None = None
+    ) -> Response:
+        rows = await run_in_threadpool(selected, archive, request, study, series, sop)
+        _dicom_accept(request, {row.transfer_syntax_uid for row in rows})
+
+        def parts() -> Iterator[tuple[str, Iterator[bytes]]]:
+            for row in rows:
+                media = "application/dicom"
+                if row.transfer_syntax_uid:
+                    media += f'; transfer-syntax="{row.transfer_syntax_uid}"'
+                yield media, archive.store.open_range(row.blob_key)
+
+        return _multipart(parts(), "application/dicom")
+
+    @router.get("/studies/{study}", summary="WADO-RS: a study's instances")
+    async def retrieve_study(study: str, request: Request, archive: ArchiveDep) -> Response:
+        return await retrieve(request, archive, study)
+
+    @router.get("/studies/{study}/series/{series}", summary="WADO-RS: a series' instances")
+    async def retrieve_series(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
+        return await retrieve(request, archive, study, series)
+
+    @router.get("/studies/{study}/series/{series}/instances/{sop}", summary="WADO-RS: one instance")
+    async def retrieve_instance(
+        study: str, series: str, sop: str, request: Request, archive: ArchiveDep
+    ) -> Response:
+        return await retrieve(request, archive, study, series, sop)
+
+    async def metadata(
+        request: Request, archive: Archive, study: str, series: str | None = None, sop: str | None = None
+    ) -> Response:
+        _check_json_accept(request)
+        rows = await run_in_threadpool(selected, archive, request, study, series, sop)
+        base = _base_url(request, scope(request))
+
+        def body() -> Iterator[bytes]:
+            yield b"["
+            for index, row in enumerate(rows):
+                yield (b"," if index else b"") + json.dumps(
+                    wado.instance_metadata(archive, row, base)
+                ).encode()
+            yield b"]"
+
+        return StreamingResponse(body(), media_type=DICOM_JSON)
+
+    @router.get("/studies/{study}/metadata", summary="WADO-RS: a study's metadata (DICOM JSON)")
+    async def study_metadata(study: str, request: Request, archive: ArchiveDep) -> Response:
+        return await metadata(request, archive, study)
+
+    @router.get("/studies/{study}/series/{series}/metadata", summary="WADO-RS: a series' metadata")
+    async def series_metadata(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
+        return await metadata(request, archive, study, series)
+
+    @router.get(
+        "/studies/{study}/series/{series}/instances/{sop}/metadata", summary="WADO-RS: instance metadata"
+    )
+    async def instance_metadata(
+        study: str, series: str, sop: str, request: Request, archive: ArchiveDep
+    ) -> Response:
+        return await metadata(request, archive, study, series, sop)
+
+    @router.get("/studies/{study}/series/{series}/instances/{sop}/frames/{frames}", summary="WADO-RS: frames")
+    async def retrieve_frames(
+        study: str, series: str, sop: str, frames: str, request: Request, archive: ArchiveDep
+    ) -> Response:
+        numbers = wado.parse_frame_numbers(frames)
+        (row,) = await run_in_threadpool(selected, archive, request, study, series, sop)
+        layout = await run_in_threadpool(wado.frame_layout, archive, row)
+        for number in numbers:
+            if number > len(layout.spans):
+                raise NotFoundError(f"frame {number} does not exist: the instance has {len(layout.spans)}")
+        _frame_accept(request, layout.media_type)
+        part_type = f'{layout.media_type}; transfer-syntax="{row.transfer_syntax_uid}"'
+        parts = ((part_type, wado.iter_frame(archive, row, layout.spans[n - 1])) for n in numbers)
+        return _multipart(parts, layout.media_type)
+
+    @router.get(
+        "/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}", summary="WADO-RS: bulk data"
+    )
+    async def retrieve_bulkdata(
+        study: str, series: str, sop: str, path: str, request: Request, archive: ArchiveDep
+    ) -> Response:
+        (row,) = await run_in_threadpool(selected, archive, request, study, series, sop)
+        value = await run_in_threadpool(wado.bulk_value, archive, row, path)
+        return _multipart(iter([("application/octet-stream", iter([value]))]), "application/octet-stream")
+
+    return router
+
+
+def _frame_accept(request: Request, media_type: str) -> None:
+    accepted = parse_accept(request.headers.get("accept"))
+    if not accepted:
+        return
+    for media in accepted:
+        if media.type in ("*/*", "multipart/*"):
+            return
+        if media.type == "multipart/related":
+            part = media.params.get("type", "application/octet-stream")
+            wanted = media.params.get("transfer-syntax", "")
+            if part in (media_type, "*/*") or (part == "application/octet-stream" and wanted == "*"):
+                return
+    raise NotAcceptableError(
+        f'these frames are served as multipart/related; type="{media_type}"; Ria does not transcode'
+    )

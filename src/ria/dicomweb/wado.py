@@ -1,0 +1,279 @@
+"""WADO-RS (PS3.18 §10.4): instances, metadata, bulk data and frames, read from the blob store.
+
+Retrieval streams stored bytes as they are (no transcoding). Metadata is the DICOM
+JSON model of each instance's header with every large binary value — pixel data
+above all — replaced by a BulkDataURI into this service, so a study's metadata
+never carries its pixels. Frames are located without reading the pixel data:
+native frames by arithmetic, encapsulated frames by walking the item headers
+(Basic Offset Table when present), then streamed as byte ranges.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import pydicom
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from sqlalchemy import select
+
+from ria.catalog.schema import instance, series, study
+from ria.dicom.streams import PlainStream
+from ria.errors import InvalidParameterError, NotAcceptableError, NotFoundError
+
+if TYPE_CHECKING:
+    from ria.archive import Archive
+
+__all__ = [
+    "FrameLayout",
+    "StoredInstance",
+    "frame_layout",
+    "frame_media_type",
+    "instance_metadata",
+    "parse_frame_numbers",
+    "select_instances",
+]
+
+BULK_DATA_THRESHOLD = 1024
+_PIXEL_DATA = 0x7FE00010
+_IMPLICIT_LE = "1.2.840.10008.1.2"
+_EXPLICIT_BE = "1.2.840.10008.1.2.2"
+_NATIVE = frozenset(
+    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+)
+_FRAME_MEDIA = {
+    "1.2.840.10008.1.2.4.50": "image/jpeg",
+    "1.2.840.10008.1.2.4.51": "image/jpeg",
+    "1.2.840.10008.1.2.4.57": "image/jpeg",
+    "1.2.840.10008.1.2.4.70": "image/jpeg",
+    "1.2.840.10008.1.2.4.80": "image/jls",
+    "1.2.840.10008.1.2.4.81": "image/jls",
+    "1.2.840.10008.1.2.4.90": "image/jp2",
+    "1.2.840.10008.1.2.4.91": "image/jp2",
+    "1.2.840.10008.1.2.4.201": "image/jphc",
+    "1.2.840.10008.1.2.4.202": "image/jphc",
+    "1.2.840.10008.1.2.4.203": "image/jphc",
+    "1.2.840.10008.1.2.5": "image/x-dicom-rle",
+}
+
+
+@dataclass(frozen=True)
+class StoredInstance:
+    """One catalogued instance and where its bytes are."""
+
+    study_instance_uid: str
+    series_instance_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str | None
+    blob_key: str
+    size: int
+
+
+def select_instances(
+    archive: Archive, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+) -> list[StoredInstance]:
+    """The instances a WADO-RS path names, in series and instance-number order; 404 if none."""
+    statement = (
+        select(
+            study.c.study_instance_uid,
+            series.c.series_instance_uid,
+            instance.c.sop_instance_uid,
+            instance.c.sop_class_uid,
+            instance.c.transfer_syntax_uid,
+            instance.c.blob_key,
+            instance.c.size,
+        )
+        .select_from(
+            instance.join(series, instance.c.series_pk == series.c.id).join(
+                study, series.c.study_pk == study.c.id
+            )
+        )
+        .where(study.c.study_instance_uid == study_uid)
+        .order_by(
+            series.c.series_number, series.c.series_instance_uid, instance.c.instance_number, instance.c.id
+        )
+    )
+    if series_uid is not None:
+        statement = statement.where(series.c.series_instance_uid == series_uid)
+    if sop_uid is not None:
+        statement = statement.where(instance.c.sop_instance_uid == sop_uid)
+    with archive.engine.connect() as conn:
+        rows = [StoredInstance(*row) for row in conn.execute(statement)]
+    if not rows:
+        what = "instance" if sop_uid else "series" if series_uid else "study"
+        raise NotFoundError(f"no such {what} in this archive")
+    return rows
+
+
+def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None]:
+    """The data set before the pixel data, and (VR, value offset, value length) of the pixel data."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(PlainStream(stream), stop_before_pixels=True)
+    start = stream.tell()
+    head = stream.read(12)
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+    endian = ">" if syntax == _EXPLICIT_BE else "<"
+    if len(head) < 8 or struct.unpack(f"{endian}HH", head[:4]) != (0x7FE0, 0x0010):
+        return ds, None
+    if syntax == _IMPLICIT_LE:
+        return ds, ("OW", start + 8, struct.unpack("<I", head[4:8])[0])
+    vr = head[4:6].decode("latin-1")
+    return ds, (vr, start + 12, struct.unpack(f"{endian}I", head[8:12])[0])
+
+
+def instance_metadata(archive: Archive, stored: StoredInstance, base_url: str) -> dict[str, Any]:
+    """One instance's DICOM JSON, large binary values (and the pixel data) as BulkDataURIs."""
+    url = (
+        f"{base_url}/studies/{stored.study_instance_uid}/series/{stored.series_instance_uid}"
+        f"/instances/{stored.sop_instance_uid}"
+    )
+    with archive.store.open(stored.blob_key) as stream:
+        ds, pixels = _read_header(stream)
+    paths = _element_paths(ds)
+
+    def bulk(element: DataElement) -> str:
+        return f"{url}/bulkdata/{paths.get(id(element), f'{element.tag:08X}')}"
+
+    body: dict[str, Any] = ds.to_json_dict(
+        bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=bulk
+    )
+    body["00020010"] = (
+        {"vr": "UI", "Value": [stored.transfer_syntax_uid]} if stored.transfer_syntax_uid else {}
+    )
+    if pixels is not None:
+        body["7FE00010"] = {
+            "vr": pixels[0] if pixels[0] in ("OB", "OW") else "OW",
+            "BulkDataURI": f"{url}/frames",
+        }
+    return dict(sorted((key, value) for key, value in body.items() if value))
+
+
+def _element_paths(ds: Dataset, prefix: str = "") -> dict[int, str]:
+    """A bulk data path for every element, nested ones as ``SEQTAG/ITEM/TAG``."""
+    paths: dict[int, str] = {}
+    for element in ds:
+        path = f"{prefix}{element.tag:08X}"
+        paths[id(element)] = path
+        if element.VR == "SQ":
+            for index, item in enumerate(element.value):
+                paths.update(_element_paths(item, f"{path}/{index}/"))
+    return paths
+
+
+def bulk_value(archive: Archive, stored: StoredInstance, path: str) -> bytes:
+    """The value of the element a bulk data path names (not the pixel data: that is served as frames)."""
+    parts = path.strip("/").split("/")
+    if len(parts) % 2 == 0:
+        raise InvalidParameterError("path", f"bulk data path {path!r} is malformed")
+    with archive.store.open(stored.blob_key) as stream:
+        ds, _pixels = _read_header(stream)
+    current: Dataset = ds
+    try:
+        for depth in range(0, len(parts) - 1, 2):
+            current = current[int(parts[depth], 16)].value[int(parts[depth + 1])]
+        element = current[int(parts[-1], 16)]
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise NotFoundError(f"no bulk data at {path!r} in this instance") from None
+    value = element.value
+    if not isinstance(value, bytes):
+        raise NotFoundError(f"the element at {path!r} is not bulk data")
+    return value
+
+
+@dataclass(frozen=True)
+class FrameLayout:
+    """Where each frame's bytes are: a list of (offset, length) spans per frame."""
+
+    media_type: str
+    spans: list[list[tuple[int, int]]]
+    rows: int
+    columns: int
+
+
+def parse_frame_numbers(text: str) -> list[int]:
+    """``1,3,5`` as frame numbers (1-based), refusing anything else (400)."""
+    numbers = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise InvalidParameterError("frames", f"frame numbers are 1, 2, …; got {part[:20]!r}")
+        numbers.append(int(part))
+    return numbers
+
+
+def frame_media_type(transfer_syntax: str | None) -> str:
+    syntax = transfer_syntax or "1.2.840.10008.1.2.1"
+    if syntax in _NATIVE:
+        return "application/octet-stream"
+    media = _FRAME_MEDIA.get(syntax)
+    if media is None:
+        raise NotAcceptableError(f"frames of transfer syntax {syntax} cannot be served on their own")
+    return media
+
+
+def frame_layout(archive: Archive, stored: StoredInstance) -> FrameLayout:
+    """Locate every frame of an instance without reading its pixel data."""
+    with archive.store.open(stored.blob_key) as stream:
+        ds, pixels = _read_header(stream)
+        if pixels is None:
+            raise NotFoundError("this instance has no pixel data")
+        _vr, offset, _length = pixels
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        rows, columns = int(ds.get("Rows", 0)), int(ds.get("Columns", 0))
+        syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+        media = frame_media_type(syntax)
+        if syntax in _NATIVE:
+            if syntax == "1.2.840.10008.1.2.1.99":
+                raise NotAcceptableError("frames of deflated files cannot be served on their own")
+            bits = int(ds.get("BitsAllocated", 16))
+            if bits % 8:
+                raise NotAcceptableError(f"frames of {bits}-bit pixel data cannot be served on their own")
+            size = rows * columns * int(ds.get("SamplesPerPixel", 1)) * bits // 8
+            spans = [[(offset + index * size, size)] for index in range(frames)]
+            return FrameLayout(media, spans, rows, columns)
+        return FrameLayout(media, _encapsulated_spans(stream, offset, frames), rows, columns)
+
+
+def _encapsulated_spans(stream: BinaryIO, offset: int, frames: int) -> list[list[tuple[int, int]]]:
+    stream.seek(offset)
+    items: list[tuple[int, int]] = []
+    while True:
+        head = stream.read(8)
+        if len(head) < 8:
+            raise NotFoundError("encapsulated pixel data ends without a delimiter")
+        group, element, length = struct.unpack("<HHI", head)
+        if (group, element) == (0xFFFE, 0xE0DD):
+            break
+        if (group, element) != (0xFFFE, 0xE000):
+            raise NotFoundError("malformed encapsulated pixel data")
+        items.append((stream.tell(), length))
+        stream.seek(length, 1)
+    if not items:
+        raise NotFoundError("encapsulated pixel data without items")
+    table_at, table_length = items[0]
+    fragments = items[1:]
+    if frames == 1:
+        return [fragments]
+    if table_length:
+        stream.seek(table_at)
+        offsets = list(struct.unpack(f"<{table_length // 4}I", stream.read(table_length)))
+        first = fragments[0][0] - 8
+        starts = [first + value for value in offsets] + [fragments[-1][0] + fragments[-1][1]]
+        return [
+            [span for span in fragments if starts[i] <= span[0] < starts[i + 1]] for i in range(len(offsets))
+        ]
+    if len(fragments) == frames:
+        return [[span] for span in fragments]
+    raise NotAcceptableError("multi-fragment frames without a Basic Offset Table cannot be located")
+
+
+def iter_frame(archive: Archive, stored: StoredInstance, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]:
+    """Stream one frame's bytes (its fragments, in order)."""
+    for start, length in spans:
+        yield from archive.store.open_range(stored.blob_key, start, start + length)
