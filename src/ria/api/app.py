@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 import ria
 from ria.api import carts, collections, health
+from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
 from ria.api.tcia import cart_routes, describe_routes, search_routes
@@ -39,4 +40,6 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(carts.router)
     app.include_router(build_dicomweb_router(per_collection=False))
     app.include_router(build_dicomweb_router(per_collection=True))
+    app.include_router(build_rendered_router(per_collection=False))
+    app.include_router(build_rendered_router(per_collection=True))
     return app

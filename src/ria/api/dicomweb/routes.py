@@ -25,7 +25,7 @@ from ria.dicomweb import qido, wado
 from ria.dicomweb.multipart import MediaType, iter_multipart, new_boundary, parse_accept
 from ria.errors import ForbiddenError, InvalidParameterError, NotAcceptableError, NotFoundError
 
-__all__ = ["build_dicomweb_router"]
+__all__ = ["build_dicomweb_router", "select_scoped"]
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 DICOM_JSON = "application/dicom+json"
@@ -81,6 +81,20 @@ def _multipart(parts: Iterator[tuple[str, Iterator[bytes]]], part_type: str) -> 
     return StreamingResponse(iter_multipart(parts, boundary), media_type=str(media))
 
 
+def select_scoped(
+    archive: Archive,
+    collection: str | None,
+    study_uid: str,
+    series_uid: str | None = None,
+    sop_uid: str | None = None,
+) -> list[wado.StoredInstance]:
+    """The instances a path names, within the service root's collection if it has one (else 404)."""
+    rows = wado.select_instances(archive, study_uid, series_uid, sop_uid)
+    if collection is not None and not archive.catalog.study_in_collection(study_uid, collection):
+        raise NotFoundError("no such study in this collection")
+    return rows
+
+
 def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
     """The DICOMweb routes at the service root, or under ``/collections/{collection}``."""
     prefix = "/dicomweb/collections/{collection}" if per_collection else "/dicomweb"
@@ -96,11 +110,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         series_uid: str | None = None,
         sop_uid: str | None = None,
     ) -> list[wado.StoredInstance]:
-        rows = wado.select_instances(archive, study_uid, series_uid, sop_uid)
-        name = scope(request)
-        if name is not None and not archive.catalog.study_in_collection(study_uid, name):
-            raise NotFoundError("no such study in this collection")
-        return rows
+        return select_scoped(archive, scope(request), study_uid, series_uid, sop_uid)
 
     # --- STOW-RS -------------------------------------------------------------------------------
 
