@@ -185,3 +185,24 @@ def test_a_collection_can_require_deidentification(tmp_path: Path, database_url:
     assert lifted.returncode == 0 and "not required" in lifted.stdout
     bad = ria("collections", "set", "TCGA-LUAD", "--deidentify", "basic,nonsense", *where)
     assert bad.returncode == 2 and "nonsense" in bad.stderr
+
+
+def test_collections_set_stores_the_network_id_map_privately(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    where = db_args(data, None)
+    id_map = _map(tmp_path)
+    stored = ria("collections", "set", "TCGA-LUAD", "--id-map", str(id_map), *where)
+    assert stored.returncode == 0, stored.stderr
+    assert "ID map for network uploads: stored (1 patients)" in stored.stdout
+    with Archive(Settings(data_dir=data)) as archive:
+        kept = archive.stored_id_map("TCGA-LUAD")
+        assert kept is not None and kept.target(MRN) == TARGET
+        (copy,) = (archive.settings.private_dir / "id-maps").iterdir()
+        assert copy.stat().st_mode & 0o077 == 0 and copy.read_bytes() == id_map.read_bytes()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("patient,barcode\nA,B\n")
+    refused = ria("collections", "set", "TCGA-LUAD", "--id-map", str(broken), *where)
+    assert refused.returncode == 2 and refused.stderr.count("\n") <= 1
+    assert ria("collections", "set", "TCGA-LUAD", *where).returncode == 2
+    removed = ria("collections", "set", "TCGA-LUAD", "--id-map", "none", *where)
+    assert removed.returncode == 0 and "ID map for network uploads: none" in removed.stdout
