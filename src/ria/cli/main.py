@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ria.archive import Archive
+from ria.cli.dicom import dicom_listen
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
 from ria.cli.options import DatabaseUrl, DataDir, Host, Port, build_settings
@@ -30,6 +31,7 @@ collections_app = typer.Typer(help="Inspect and manage collections.", no_args_is
 app.add_typer(collections_app, name="collections")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(review_app, name="review")
+app.command("dicom-listen")(dicom_listen)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
