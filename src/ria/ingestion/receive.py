@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 _SPOOL_DIR = "incoming"
 _COPY_CHUNK = 1 << 20
+_POOL_THRESHOLD = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +161,13 @@ def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
         return []
     transform = network_deidentifier(archive, collection)
     results: dict[str, WriteResult] = {}
+    # Starting worker processes costs more than parsing a few hundred files, and a server already runs
+    # requests side by side: small requests are ingested in the calling thread.
+    workers = archive.settings.workers if len(spool.kept) >= _POOL_THRESHOLD else 1
     archive.ingest(
         [spool.folder],
         collection,
+        workers=workers,
         progress=lambda result: results.__setitem__(result.source, result),
         deidentify=transform,
     )
