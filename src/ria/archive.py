@@ -295,9 +295,12 @@ class Archive:
 
         Objects younger than ``grace_seconds`` are spared: a running ingest may
         have committed them without having committed their rows yet. Stale
-        staging files go too.
+        staging files go too, and network uploads' spool folders a dead request left.
         """
+        from ria.ingestion.receive import Spool
+
         removed = self.store.clear_staging(grace_seconds)
+        removed += Spool.sweep(self.settings.data_dir, older_than=grace_seconds)
         for key in self._unreferenced_keys():
             if self.store.age(key) >= grace_seconds:
                 self.store.delete(key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -120,14 +121,19 @@ class Spool:
         return [index for index in range(self._count) if index not in self._discarded]
 
     @staticmethod
-    def sweep(data_dir: Path) -> int:
-        """Remove spool folders left by requests that died; returns how many were removed."""
+    def sweep(data_dir: Path, *, older_than: float = 0.0) -> int:
+        """Remove spool folders left by requests that died; returns how many were removed.
+
+        Folders touched within ``older_than`` seconds are spared: a live request may
+        be writing them (``ria gc`` passes its grace period).
+        """
         root = data_dir / _SPOOL_DIR
         if not root.is_dir():
             return 0
         removed = 0
+        now = time.time()
         for entry in os.scandir(root):
-            if entry.is_dir():
+            if entry.is_dir() and now - entry.stat().st_mtime >= older_than:
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed += 1
         return removed
