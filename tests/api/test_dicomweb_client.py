@@ -137,3 +137,21 @@ def test_retrieve_frames_as_pydicom_sees_them(
     )
     size = original.Rows * original.Columns * original.SamplesPerPixel * original.BitsAllocated // 8
     assert frames == [original.PixelData[:size]]
+
+
+def test_fuzzy_names_and_includefield(dicomweb: DICOMwebClient, stored: list[pydicom.Dataset]) -> None:
+    first = stored[0]
+    family = str(first.PatientName).split("^")[0]
+    wanted = {str(ds.StudyInstanceUID) for ds in stored if family.lower() in str(ds.PatientName).lower()}
+    found = dicomweb.search_for_studies(
+        fuzzymatching=True, search_filters={"PatientName": family.lower()[1:]}
+    )
+    assert {s["0020000D"]["Value"][0] for s in found} >= wanted and wanted
+    exact = dicomweb.search_for_studies(search_filters={"PatientName": family.lower()})
+    assert family == family.lower() or exact == []  # without fuzzy matching, case counts
+    series = dicomweb.search_for_series(str(first.StudyInstanceUID), fields=["Manufacturer", "00181030"])
+    by_uid = {str(ds.SeriesInstanceUID): ds for ds in stored}
+    for entry in series:
+        original = by_uid[entry["0020000E"]["Value"][0]]
+        assert entry["00080070"].get("Value", [""])[0] == str(original.get("Manufacturer", ""))
+        assert entry["00181030"].get("Value", [""])[0] == str(original.get("ProtocolName", ""))
