@@ -96,9 +96,9 @@ def read(path: Path | bytes) -> pydicom.Dataset:
 class StoreSCP:
     """dcmtk's storescp on a free port, writing what it receives, bit for bit, into a folder."""
 
-    def __init__(self, tool: str, folder: Path) -> None:
+    def __init__(self, tool: str, folder: Path, port: int | None = None) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = port or free_port()
         folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [tool, "+B", "+xa", "-aet", "DEST", "-od", str(folder), str(self.port)],

@@ -233,8 +233,7 @@ def retrieve_query(identifier: Dataset, model: str) -> QRQuery:
     conditions: list[Condition] = []
     for upper in levels[: levels.index(level) + 1]:
         keyword = _UNIQUE_KEYS[upper]
-        element = identifier.get(keyword)
-        values = _strings(element) if isinstance(element, DataElement) else []
+        values = _strings(identifier[keyword]) if keyword in identifier else []
         if not values:
             if upper == level:
                 raise InvalidIdentifier(f"a {level} level retrieve needs {keyword}")

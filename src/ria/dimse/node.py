@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -115,12 +116,16 @@ class DicomNode:
         ae.maximum_associations = self.config.max_associations
         ae.require_called_aet = False  # any called AE title: it picks the collection C-STORE files into
         ae.add_supported_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)
+        # Where the peer is the storage SCP (C-GET), pynetdicom picks the first of *our* transfer
+        # syntaxes the peer proposed: explicit VR little endian first, as most stored data is.
+        syntaxes = [
+            ExplicitVRLittleEndian,
+            *(ts for ts in ALL_TRANSFER_SYNTAXES if ts != ExplicitVRLittleEndian),
+        ]
         for context in AllStoragePresentationContexts:
             # scp_role: a C-GET requestor may act as the storage SCP of the sub-operations.
             if context.abstract_syntax is not None:
-                ae.add_supported_context(
-                    context.abstract_syntax, ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True
-                )
+                ae.add_supported_context(context.abstract_syntax, syntaxes, scu_role=False, scp_role=True)
         for model in (*PATIENT_ROOT_MODELS, *STUDY_ROOT_MODELS):
             ae.add_supported_context(model, ALL_TRANSFER_SYNTAXES)
         return ae
