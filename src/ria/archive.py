@@ -35,6 +35,7 @@ from ria.storage import BlobStore, open_blob_store
 if TYPE_CHECKING:
     from ria.deid.engine import ActionPolicy, Deidentifier
     from ria.deid.mapping import IdMap
+    from ria.deid.pixels import PixelRules
 
 __all__ = ["Archive", "ConsistencyReport", "open_archive"]
 
@@ -171,10 +172,45 @@ class Archive:
             profile = Profile.parse(profile).spec
         self.writer().require_deidentification(collection_name, profile)
 
-    def _id_map_path(self, collection_name: str) -> Path:
+    def _private_file(self, kind: str, collection_name: str, suffix: str) -> Path:
         digest = hashlib.sha256(collection_name.encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", collection_name)
-        return self.settings.private_dir / "id-maps" / f"{safe}-{digest}.csv"
+        return self.settings.private_dir / kind / f"{safe}-{digest}{suffix}"
+
+    def _id_map_path(self, collection_name: str) -> Path:
+        return self._private_file("id-maps", collection_name, ".csv")
+
+    @staticmethod
+    def _keep_private(source: str | PathLike[str], target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(target.parent, 0o700)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(source, partial)
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+
+    def store_pixel_rules(self, collection_name: str, rules: str | PathLike[str] | None) -> int:
+        """Keep a curator's pixel rules (:mod:`ria.deid.pixels`) for a collection; ``None`` removes them.
+
+        Every de-identifying ingest into the collection — CLI, STOW-RS, C-STORE —
+        then blanks the regions they name. Returns how many rules there are.
+        """
+        from ria.deid.pixels import PixelRules
+
+        target = self._private_file("pixel-rules", collection_name, ".json")
+        if rules is None:
+            target.unlink(missing_ok=True)
+            return 0
+        count = len(PixelRules.read(Path(rules)).rules)
+        self._keep_private(rules, target)
+        return count
+
+    def stored_pixel_rules(self, collection_name: str) -> PixelRules | None:
+        """The pixel rules stored for ``collection_name``, if any."""
+        from ria.deid.pixels import PixelRules
+
+        path = self._private_file("pixel-rules", collection_name, ".json")
+        return PixelRules.read(path) if path.exists() else None
 
     def store_id_map(self, collection_name: str, id_map: str | PathLike[str] | None) -> int:
         """Keep ``id_map`` (a CSV) as the collection's map for network uploads; ``None`` removes it.
@@ -191,12 +227,7 @@ class Archive:
             target.unlink(missing_ok=True)
             return 0
         table = IdMapType.read(Path(id_map))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(target.parent, 0o700)
-        partial = target.with_suffix(".partial")
-        shutil.copyfile(id_map, partial)
-        os.chmod(partial, 0o600)
-        os.replace(partial, target)
+        self._keep_private(id_map, target)
         return len(table.targets)
 
     def stored_id_map(self, collection_name: str) -> IdMap | None:
@@ -206,15 +237,21 @@ class Archive:
         path = self._id_map_path(collection_name)
         return IdMapType.read(path) if path.exists() else None
 
-    def deidentifier(self, profile: ActionPolicy, id_map: IdMap | str | PathLike[str]) -> Deidentifier:
-        """A de-identifier for this archive: its private key, its UID root, this profile and ID map."""
+    def deidentifier(
+        self,
+        profile: ActionPolicy,
+        id_map: IdMap | str | PathLike[str],
+        pixel_rules: PixelRules | None = None,
+    ) -> Deidentifier:
+        """A de-identifier for this archive: its private key, its UID root, this profile and ID map,
+        and the curator's pixel rules if any."""
         from ria.deid.engine import Deidentifier
         from ria.deid.mapping import IdMap as IdMapType
         from ria.deid.mapping import Replacements, load_secret
 
         table = id_map if isinstance(id_map, IdMapType) else IdMapType.read(Path(id_map))
         replacements = Replacements(load_secret(self.settings.private_dir), self.settings.uid_root)
-        return Deidentifier(profile, table, replacements)
+        return Deidentifier(profile, table, replacements, pixel_rules=pixel_rules)
 
     def check(self, *, verify_hashes: bool = False) -> ConsistencyReport:
         """Compare every instance row and held (quarantined) row with its blob, and series counters

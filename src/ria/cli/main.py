@@ -89,12 +89,25 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    pixel_rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--pixel-rules",
+            help="JSON rules blanking known burned-in text regions per device model "
+            "(docs/deidentification.md); default: the collection's stored rules.",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Ingest DICOM files into a collection (idempotent: re-running reports duplicates)."""
     if deidentify is not None and id_map is None:
         raise InvalidParameterError("--id-map", "--deidentify and --id-map go together")
+    if pixel_rules is not None and id_map is None:
+        raise InvalidParameterError(
+            "--pixel-rules", "--pixel-rules applies only with de-identification (--id-map)"
+        )
     settings = build_settings(data_dir, database_url, workers=workers)
     with Archive(settings) as archive:
         deidentifier = None
@@ -104,9 +117,11 @@ def ingest(
         if id_map is not None and spec is None:
             raise InvalidParameterError("--deidentify", "--deidentify and --id-map go together")
         if spec is not None and id_map is not None:
+            from ria.deid.pixels import PixelRules
             from ria.deid.profiles import Profile
 
-            deidentifier = archive.deidentifier(Profile.parse(spec), id_map)
+            rules = PixelRules.read(pixel_rules) if pixel_rules else archive.stored_pixel_rules(collection)
+            deidentifier = archive.deidentifier(Profile.parse(spec), id_map, rules)
         report = ingest_with_progress(
             archive, paths, collection, show=err.is_terminal and not as_json, deidentify=deidentifier
         )
@@ -193,15 +208,24 @@ def collections_set(
             show_default=False,
         ),
     ] = None,
+    pixel_rules: Annotated[
+        str | None,
+        typer.Option(
+            "--pixel-rules",
+            help="JSON rules blanking known burned-in text regions per device model, applied by every "
+            "de-identifying ingest into NAME; 'none' removes them.",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Set a collection's rules: de-identification required on the way in, and the ID map network
-    uploads use."""
-    if deidentify is None and id_map is None:
+    """Set a collection's rules: de-identification required on the way in, the ID map network
+    uploads use, and pixel rules."""
+    if deidentify is None and id_map is None and pixel_rules is None:
         raise InvalidParameterError(
             "--deidentify",
-            "nothing to set: give --deidentify PROFILE (or none) and/or --id-map FILE (or none)",
+            "nothing to set: give --deidentify PROFILE, --id-map FILE or --pixel-rules FILE (or none)",
         )
     from ria.ingestion.pipeline import validate_collection_name
 
@@ -214,12 +238,16 @@ def collections_set(
         mapped = None
         if id_map is not None:
             mapped = archive.store_id_map(name, None if id_map.strip().lower() == "none" else id_map)
+        if pixel_rules is not None:
+            archive.store_pixel_rules(name, None if pixel_rules.strip().lower() == "none" else pixel_rules)
         required = archive.required_profile(name)
         stored = archive.stored_id_map(name) is not None
+        rules = archive.stored_pixel_rules(name)
     out.print(
         f"{name}: de-identification {'required: ' + required if required else 'not required'}; "
         f"ID map for network uploads: {'stored' if stored else 'none'}"
-        + (f" ({mapped} patients)" if mapped else ""),
+        + (f" ({mapped} patients)" if mapped else "")
+        + f"; pixel rules: {len(rules.rules) if rules else 'none'}",
         highlight=False,
     )
 

@@ -73,6 +73,7 @@ PATIENT_ID, PATIENT_NAME = 0x00100020, 0x00100010
 _IDENTITY_REMOVED, _METHOD, _METHOD_CODES = 0x00120062, 0x00120063, 0x00120064
 _TEMPORAL_MODIFIED = 0x00280303
 PIXEL_DATA = 0x7FE00010
+_MANUFACTURER, _MODEL = 0x00080070, 0x00081090
 _TOP_HANDLED = frozenset({PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES})
 _CHARSET, _SOP_CLASS, _SOP_INSTANCE, _MODALITY, _BURNED_IN = (
     0x00080005,
@@ -452,8 +453,13 @@ def rewrite(
     method: str,
     method_codes: Sequence[tuple[str, str]],
     temporal: str,
+    full_path_for_device: Callable[[str, str], bool] | None = None,
 ) -> Rewritten:
-    """De-identify one explicit VR little-endian Part 10 file, or raise :class:`StepAside`."""
+    """De-identify one explicit VR little-endian Part 10 file, or raise :class:`StepAside`.
+
+    ``full_path_for_device(manufacturer, model)`` says which devices' files need the
+    pydicom path anyway (a pixel rule applies to them).
+    """
     meta, meta_values, body = _meta(data)
     syntax = _text(meta_values[_TRANSFER_SYNTAX])
     if syntax not in _SYNTAXES and not syntax.startswith(_SYNTAX_PREFIXES):
@@ -468,6 +474,10 @@ def rewrite(
     target = target_for(source_id) if source_id else None
     if target is None or not target.isascii():
         raise StepAside("no ASCII target for this patient")  # the pydicom path words the refusal
+    if full_path_for_device is not None and full_path_for_device(
+        _top_text(data, top, _MANUFACTURER), _top_text(data, top, _MODEL)
+    ):
+        raise StepAside("a pixel rule is configured for this device")
     quarantine = burned_in(
         PIXEL_DATA in top,
         _top_text(data, top, _BURNED_IN),

@@ -36,6 +36,7 @@ from pydicom.tag import BaseTag, Tag
 import ria
 from ria.deid import bytewise, rules
 from ria.deid.mapping import IdMap, Replacements
+from ria.deid.pixels import CLEAN_PIXEL_DATA, PixelRules, blank_regions
 from ria.dicom.header import PREAMBLE_LENGTH, InstanceHeader, check_complete, dataset_header
 from ria.errors import InvalidDicomError
 
@@ -49,6 +50,7 @@ _METHOD_CODES = Tag(0x0012, 0x0064)
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
 # Set by the engine at the top level; inside sequence items they follow the profile like anything else.
 _TOP_HANDLED = frozenset({PATIENT_ID, PATIENT_NAME, _IDENTITY_REMOVED, _METHOD, _METHOD_CODES})
+_PIXEL_SPECS = frozenset({"cpd", "crvf"})  # short names of the pixel options (see ria.deid.profiles)
 PRONE_MODALITIES = rules.PRONE_MODALITIES
 PRONE_SOP_PREFIXES = rules.PRONE_SOP_PREFIXES
 
@@ -114,12 +116,19 @@ class Deidentifier:
     """
 
     def __init__(
-        self, policy: ActionPolicy, id_map: IdMap, replacements: Replacements, *, byte_path: bool = True
+        self,
+        policy: ActionPolicy,
+        id_map: IdMap,
+        replacements: Replacements,
+        *,
+        byte_path: bool = True,
+        pixel_rules: PixelRules | None = None,
     ) -> None:
         self.policy = policy
         self.id_map = id_map
         self.replacements = replacements
         self.byte_path = byte_path
+        self.pixel_rules = pixel_rules
         self._decisions: dict[tuple[int, str, str | None], tuple[str, str]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -147,6 +156,7 @@ class Deidentifier:
                     method=self._method_text(),
                     method_codes=rules.recorded_method_codes(self.policy.method_codes),
                     temporal=self.policy.longitudinal_temporal_information_modified,
+                    full_path_for_device=self.pixel_rules.for_device if self.pixel_rules else None,
                 )
             except bytewise.StepAside:
                 pass  # the pydicom path below handles it, refusals included
@@ -172,14 +182,22 @@ class Deidentifier:
         if "SOPInstanceUID" not in ds:
             return DeidOutcome(refusal="missing SOPInstanceUID")
         outcome = DeidOutcome(quarantine=burned_in_reason(ds))
+        cleaned = self._clean_pixels(ds, outcome)
         scrub = _identifiers(ds)
         self._clean(ds, target, scrub, outcome.actions, top=True)
         ds.PatientID = target
         ds.PatientName = target
         ds.PatientIdentityRemoved = "YES"
-        ds.DeidentificationMethod = self._method_text()
+        ds.DeidentificationMethod = (
+            self._method_text()
+            if cleaned is None
+            else [self._method_text(cleaned), f"pixels: {cleaned}"[:64]]
+        )
         codes = DicomSequence()
-        for value, meaning in rules.recorded_method_codes(self.policy.method_codes):
+        recorded = rules.recorded_method_codes(self.policy.method_codes)
+        if cleaned is not None:
+            recorded.append(CLEAN_PIXEL_DATA)
+        for value, meaning in recorded:
             item = Dataset()
             item.CodeValue = value
             item.CodingSchemeDesignator = "DCM"
@@ -205,8 +223,29 @@ class Deidentifier:
         outcome.data = written
         return outcome
 
-    def _method_text(self) -> str:
-        return f"Ria {ria.__version__}: {self.policy.name}"[:64]
+    def _method_text(self, pixel_rule: str | None = None) -> str:
+        """DeidentificationMethod: the profile's short spec, claiming pixel cleaning only when it was done."""
+        spec = str(getattr(self.policy, "spec", self.policy.name))
+        parts = [part for part in spec.split(",") if part not in _PIXEL_SPECS]
+        if pixel_rule is not None:
+            parts.append("cpd")
+        return f"Ria {ria.__version__}: {','.join(parts)}"[:64]
+
+    def _clean_pixels(self, ds: Dataset, outcome: DeidOutcome) -> str | None:
+        """Blank the regions of a curator's pixel rule for this device; the rule's name when done.
+
+        Matched on the values as the site sent them (the profile may remove the model name).
+        """
+        rule = self.pixel_rules.match(ds) if self.pixel_rules is not None and _PIXEL_DATA in ds else None
+        if rule is None:
+            return None
+        problem = blank_regions(ds, rule)
+        if problem is not None:
+            outcome.quarantine = problem
+            return None
+        outcome.quarantine = None  # the known text is gone: nothing left for a curator to check
+        outcome.actions[f"clean pixel data ({rule.name})"] += 1
+        return rule.name
 
     def _fix_meta(self, ds: Dataset) -> None:
         meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset()

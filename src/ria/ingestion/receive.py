@@ -158,7 +158,7 @@ def network_deidentifier(archive: Archive, collection: str) -> Deidentifier | No
             f"collection {collection!r} requires de-identification but has no stored ID map; "
             f"set one with: ria collections set {collection} --id-map FILE",
         )
-    return archive.deidentifier(Profile.parse(profile), id_map)
+    return archive.deidentifier(Profile.parse(profile), id_map, archive.stored_pixel_rules(collection))
 
 
 def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
