@@ -230,3 +230,17 @@ def test_a_failed_pack_write_never_leaves_a_wrong_offset(tmp_path: Path) -> None
     assert store.get(first.key) == b"before the failure" * 100
     store.close()
     real.close()
+
+
+def test_read_objects_streams_many_in_order(store: BlobStore) -> None:
+    blobs = [bytes([n]) * (n * 1000 + 1) for n in range(1, 40)]
+    keys = [store.put(io.BytesIO(data)).key for data in blobs]
+    order = [*keys[::-1], keys[3]]  # any order, a key twice
+    got = [(key, b"".join(chunks)) for key, chunks in store.read_objects(order)]
+    assert got == [(key, blobs[keys.index(key)]) for key in order]
+    missing = "0" * 64
+    pairs = store.read_objects([keys[0], missing])
+    key, chunks = next(pairs)
+    assert b"".join(chunks) == blobs[0]
+    with pytest.raises(NotFoundError):
+        next(pairs)

@@ -89,13 +89,37 @@ def new_boundary() -> str:
     return f"ria-{secrets.token_hex(16)}"
 
 
-def iter_multipart(parts: Iterable[tuple[str, Iterable[bytes]]], boundary: str) -> Iterator[bytes]:
-    """A multipart/related body from (content type, chunks) parts, streamed part by part."""
-    for content_type, chunks in parts:
-        yield f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1")
-        yield from chunks
-        yield b"\r\n"
-    yield f"--{boundary}--\r\n".encode("latin-1")
+BLOCK_SIZE = 4 << 20
+
+
+def iter_multipart(
+    parts: Iterable[tuple[str, Iterable[bytes]]], boundary: str, *, block_size: int = BLOCK_SIZE
+) -> Iterator[bytes]:
+    """A multipart/related body from (content type, chunks) parts, streamed in blocks of about ``block_size``.
+
+    Small pieces (part headers, small instances) are gathered into blocks: a server
+    hands every yielded piece to the network separately, so one piece per block,
+    not three per part, is what keeps retrieval near the disk's speed. Memory holds
+    at most one block plus one chunk.
+    """
+    pending: list[bytes] = []
+    pending_size = 0
+
+    def pieces() -> Iterator[bytes]:
+        for content_type, chunks in parts:
+            yield f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1")
+            yield from chunks
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode("latin-1")
+
+    for piece in pieces():
+        pending.append(piece)
+        pending_size += len(piece)
+        if pending_size >= block_size:
+            yield b"".join(pending)
+            pending, pending_size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 @dataclass

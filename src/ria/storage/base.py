@@ -21,7 +21,7 @@ import os
 import re
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -213,6 +213,12 @@ class BlobStore(Protocol):
 
     def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Stream bytes ``start`` (inclusive) to ``end`` (exclusive) in chunks."""
+        ...
+
+    def read_objects(self, keys: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+        """Stream many objects in order: ``(key, chunks)`` pairs, each ``chunks`` to be read to its end
+        before the next pair is asked for. Serving a series costs per-object overhead far more than
+        bytes, so implementations may look keys up in batches and keep files open across objects."""
         ...
 
     def get(self, key: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -105,6 +105,10 @@ class FileBlobStore:
 
     def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         return iter_range(self, key, start, end)
+
+    def read_objects(self, keys: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+        for key in keys:
+            yield key, self.open_range(key)
 
     def get(self, key: str) -> bytes:
         with self.open(key) as handle:

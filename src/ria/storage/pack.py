@@ -33,7 +33,7 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +46,6 @@ from ria.storage.base import (
     StagedBlob,
     clear_stale,
     fsync_directory,
-    iter_range,
     spool,
     validate_key,
 )
@@ -128,6 +127,20 @@ class _Slice(io.RawIOBase):
         if not self.closed:
             self._handle.close()
         super().close()
+
+
+_LOOKUP_BATCH = 500
+
+
+def _pread(handle: BinaryIO, key: str, position: int, remaining: int) -> Iterator[bytes]:
+    descriptor = handle.fileno()
+    while remaining > 0:
+        chunk = os.pread(descriptor, min(CHUNK_SIZE, remaining), position)
+        if not chunk:
+            raise StorageError(f"blob {key} ended early: its pack file is cut")
+        position += len(chunk)
+        remaining -= len(chunk)
+        yield chunk
 
 
 class PackBlobStore:
@@ -355,7 +368,65 @@ class PackBlobStore:
         raise StorageError(f"pack file for blob {key} is missing")
 
     def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return iter_range(self, key, start, end)
+        # One index lookup and positional reads on the pack file: retrieval of many small objects
+        # (a series over DICOMweb) is dominated by per-object overhead, not by bytes. The key and
+        # range are checked now, before the caller commits to streaming.
+        location = self._require(key)
+        stop = location[2] if end is None else min(end, location[2])
+        if start < 0 or start > stop:
+            raise StorageError(f"invalid byte range {start}-{end} for blob of {location[2]} bytes")
+        return self._pread_range(key, location, start, stop - start)
+
+    def _pread_range(self, key: str, location: Location, start: int, length: int) -> Iterator[bytes]:
+        for attempt in range(2):
+            pack, offset, _size = location if attempt == 0 else self._require(key)
+            try:
+                handle = open(self._packs / pack, "rb")  # noqa: SIM115 (closed below)
+            except FileNotFoundError:
+                continue  # compacted under us: the index now points elsewhere
+            with handle:
+                yield from _pread(handle, key, offset + start, length)
+            return
+        raise StorageError(f"pack file for blob {key} is missing")
+
+    def read_objects(self, keys: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+        # Index lookups in batches and one open handle per pack file for the whole walk.
+        handles: dict[str, BinaryIO] = {}
+        try:
+            for first in range(0, len(keys), _LOOKUP_BATCH):
+                batch = keys[first : first + _LOOKUP_BATCH]
+                found = self._lookup_many(batch)
+                for key in batch:
+                    location = found.get(key)
+                    if location is None:
+                        raise NotFoundError(f"blob {key} is not in the store", key=key)
+                    pack, offset, size = location
+                    handle = handles.get(pack)
+                    if handle is None:
+                        try:
+                            handle = handles[pack] = open(self._packs / pack, "rb")  # noqa: SIM115
+                        except FileNotFoundError:
+                            yield key, self.open_range(key)  # compacted under us: look it up again
+                            continue
+                    yield key, _pread(handle, key, offset, size)
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+    def _lookup_many(self, keys: Sequence[str]) -> dict[str, Location]:
+        for key in keys:
+            validate_key(key)
+        state = self._process()
+        marks = ",".join("?" * len(keys))
+        with state.lock:
+            found = {key: state.pending[key] for key in keys if key in state.pending}
+            rows = state.conn.execute(
+                f"SELECT key, pack, offset, size FROM object WHERE key IN ({marks})",
+                tuple(keys),
+            ).fetchall()
+        for key, pack, offset, size in rows:
+            found.setdefault(str(key), (str(pack), int(offset), int(size)))
+        return found
 
     def get(self, key: str) -> bytes:
         with self.open(key) as handle:

@@ -192,11 +192,12 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         _dicom_accept(request, {row.transfer_syntax_uid for row in rows})
 
         def parts() -> Iterator[tuple[str, Iterator[bytes]]]:
-            for row in rows:
+            objects = archive.store.read_objects([row.blob_key for row in rows])
+            for row, (_key, chunks) in zip(rows, objects, strict=True):
                 media = "application/dicom"
                 if row.transfer_syntax_uid:
                     media += f'; transfer-syntax="{row.transfer_syntax_uid}"'
-                yield media, archive.store.open_range(row.blob_key)
+                yield media, chunks
 
         return _multipart(parts(), "application/dicom")
 
