@@ -240,7 +240,7 @@ def test_read_objects_streams_many_in_order(store: BlobStore) -> None:
     assert got == [(key, blobs[keys.index(key)]) for key in order]
     missing = "0" * 64
     pairs = store.read_objects([keys[0], missing])
-    key, chunks = next(pairs)
+    _key, chunks = next(pairs)
     assert b"".join(chunks) == blobs[0]
     with pytest.raises(NotFoundError):
         next(pairs)

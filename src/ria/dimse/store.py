@@ -122,7 +122,7 @@ def store_received(archive: Archive, collection: str | None, event: Event) -> St
         data = event.encoded_dataset()
         with Spool(archive.settings.data_dir) as spool:
             spool.add_chunks([data])
-            (received,) = receive(archive, spool, collection)
+            (received,) = receive(archive, spool, collection, write_report=False)
     except InvalidParameterError as exc:
         # A collection that requires de-identification without a stored ID map, or a bad name.
         log.warning("C-STORE into %r refused: %s", collection, exc.message)

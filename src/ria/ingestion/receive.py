@@ -161,8 +161,12 @@ def network_deidentifier(archive: Archive, collection: str) -> Deidentifier | No
     return archive.deidentifier(Profile.parse(profile), id_map, archive.stored_pixel_rules(collection))
 
 
-def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
-    """Ingest everything in ``spool`` into ``collection``; one answer per instance, in order."""
+def receive(archive: Archive, spool: Spool, collection: str, *, write_report: bool = True) -> list[Received]:
+    """Ingest everything in ``spool`` into ``collection``; one answer per instance, in order.
+
+    ``write_report=False`` skips the per-ingest JSONL report, for front ends that
+    ingest one instance at a time and log each association instead (C-STORE).
+    """
     if not spool.kept:
         return []
     transform = network_deidentifier(archive, collection)
@@ -176,6 +180,7 @@ def receive(archive: Archive, spool: Spool, collection: str) -> list[Received]:
         workers=workers,
         progress=lambda result: results.__setitem__(result.source, result),
         deidentify=transform,
+        write_report=write_report,
     )
     answers = []
     for index in spool.kept:
