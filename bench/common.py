@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["process_cpu", "ria_source_state", "stop_process"]
+__all__ = ["process_cpu", "ria_source_state", "stop_process", "workspace"]
 
 
 def ria_source_state() -> str:
@@ -58,3 +62,16 @@ def stop_process(process: subprocess.Popen[bytes], log: IO[bytes], name: str, ti
                 process.wait(timeout=timeout)
     finally:
         log.close()
+
+
+@contextlib.contextmanager
+def workspace(keep: bool, prefix: str = "ria-bench-") -> Iterator[Path]:
+    """One temporary folder for a benchmark's corpus, data and logs; removed unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        if keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

@@ -35,11 +35,9 @@ import datetime as dt
 import hashlib
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -55,7 +53,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/dicomweb.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
 import pydicom
-from common import ria_source_state
+from common import ria_source_state, workspace
 from orthanc import (
     ORTHANC_DICOMWEB_ROOT,
     BenchError,
@@ -535,18 +533,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def workspace(keep: bool) -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="ria-bench-dicomweb-"))
-    try:
-        yield root
-    finally:
-        if keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-
-
 def run(args: argparse.Namespace) -> int:
     executable = find_orthanc(args.orthanc)  # fail before the corpus is generated
     plugin = find_dicomweb_plugin(args.plugin)
@@ -556,7 +542,7 @@ def run(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}"
     )
     print(f"  ria {ria_source_state()}")
-    with workspace(args.keep) as space, contextlib.ExitStack() as stack:
+    with workspace(args.keep, "ria-bench-dicomweb-") as space, contextlib.ExitStack() as stack:
         started = time.perf_counter()
         info = generate_corpus(space / "corpus", args.instances, series_size=SERIES_SIZE)
         corpus = index_corpus(info)

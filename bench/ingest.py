@@ -22,7 +22,6 @@ Needs the Debian package ``orthanc`` (``apt-get install -y orthanc``) and ``requ
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import itertools
 import json
@@ -32,10 +31,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -47,7 +45,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/ingest.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
-from common import process_cpu, ria_source_state, stop_process
+from common import process_cpu, ria_source_state, stop_process, workspace
 
 from ria.sample import CorpusInfo, generate_corpus
 
@@ -370,19 +368,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def _workspace(keep: bool) -> Iterator[Path]:
-    """One temporary folder for corpus, Ria data and Orthanc data; removed unless ``keep``."""
-    root = Path(tempfile.mkdtemp(prefix="ria-bench-"))
-    try:
-        yield root
-    finally:
-        if keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-
-
 def run(args: argparse.Namespace) -> int:
     orthanc = find_orthanc(args.orthanc)  # fail before the (slow) corpus generation
     print(f"ria-bench {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
@@ -391,7 +376,7 @@ def run(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}"
     )
     print(f"  ria {ria_source_state()}")
-    with _workspace(args.keep) as space:
+    with workspace(args.keep, "ria-bench-") as space:
         started = time.perf_counter()
         corpus = generate_corpus(space / "corpus", args.instances)
         os.sync()  # the corpus's dirty pages must not be flushed on Ria's clock
