@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+import pydicom
 import pytest
 
+from ria.sample import find_test_file
 from tests.dimse.conftest import Run, free_port
 
 RIA = [sys.executable, "-c", "from ria.cli.main import main; main()"]
@@ -89,3 +92,41 @@ def test_options_are_parsed_into_the_node_config() -> None:
     config = NodeConfig("RIA", 0, collection="DEFAULT", ae_collections={"LUAD": "TCGA-LUAD"})
     assert config.collection_for("LUAD") == "TCGA-LUAD"
     assert config.collection_for("ANYTHING") == "DEFAULT"
+
+
+def test_ria_serve_runs_the_dicom_node_beside_http(tmp_path: Path, dcmtk: Run) -> None:
+    """``ria serve --dicom-port``: one process, both interfaces, one archive; an instance stored over
+    C-STORE is found over DICOMweb."""
+    http_port, dicom_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [*RIA, "serve", "--port", str(http_port), "--dicom-port", str(dicom_port), "--ae-title", "ARCHIVE",
+         "--dicom-collection", "TCGA-LUAD", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert f"DICOM node ARCHIVE on port {dicom_port}" in process.stdout.readline()
+        base = f"http://127.0.0.1:{http_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "ria serve did not answer HTTP"
+            time.sleep(0.1)
+        ct = find_test_file("CT_small.dcm")
+        stored = dcmtk("storescu", "-aec", "ARCHIVE", "127.0.0.1", str(dicom_port), str(ct))
+        assert stored.returncode == 0, stored.stderr
+        found = httpx.get(f"{base}/dicomweb/instances", timeout=10).json()
+        uid = str(pydicom.dcmread(ct, stop_before_pixels=True).SOPInstanceUID)
+        assert [item["00080018"]["Value"][0] for item in found] == [uid]
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

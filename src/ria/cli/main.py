@@ -145,13 +145,47 @@ def ingest(
 def serve(
     host: Host = "127.0.0.1",
     port: Port = 8080,
+    dicom_port: Annotated[
+        int | None,
+        typer.Option(
+            "--dicom-port",
+            min=1,
+            max=65535,
+            help="Also run the DICOM node (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) on this port; "
+            "ria dicom-listen has every DIMSE option.",
+            show_default=False,
+        ),
+    ] = None,
+    ae_title: Annotated[str, typer.Option("--ae-title", help="The DICOM node's AE title.")] = "RIA",
+    dicom_collection: Annotated[
+        str | None,
+        typer.Option(
+            "--dicom-collection",
+            help="Collection C-STORE files instances in (without it, C-STORE is refused).",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the HTTP API (TCIA-compatible routes, Ria's API, OpenAPI docs at /api/v1/docs)."""
+    """Serve the HTTP API (TCIA-compatible routes, DICOMweb, Ria's API, OpenAPI docs at /api/v1/docs),
+    and with --dicom-port the DICOM node too."""
     settings = build_settings(data_dir, database_url)
     with Archive(settings) as archive:
-        _serve(archive, host, port)
+        if dicom_port is None:
+            _serve(archive, host, port)
+            return
+        from ria.dimse import DicomNode, NodeConfig
+
+        config = NodeConfig(ae_title=ae_title, port=dicom_port, host=host, collection=dicom_collection)
+        logging.getLogger("ria.dimse").setLevel(logging.INFO)
+        node = DicomNode(archive, config)
+        node.start()
+        try:
+            out.print(f"  DICOM node {config.ae_title} on port {node.port}", highlight=False, markup=False)
+            _serve(archive, host, port)
+        finally:
+            node.stop()
 
 
 @app.command()
