@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["process_cpu", "ria_source_state", "stop_process", "workspace"]
+__all__ = ["machine_busy_seconds", "process_cpu", "ria_source_state", "stop_process", "workspace"]
 
 
 def ria_source_state() -> str:
@@ -75,3 +75,15 @@ def workspace(keep: bool, prefix: str = "ria-bench-") -> Iterator[Path]:
             print(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    # cpu user nice system idle iowait irq softirq steal ...
+    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
+    return busy / os.sysconf("SC_CLK_TCK")

@@ -53,7 +53,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/dicomweb.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
 import pydicom
-from common import ria_source_state, workspace
+from common import machine_busy_seconds, ria_source_state, workspace
 from orthanc import (
     ORTHANC_DICOMWEB_ROOT,
     BenchError,
@@ -208,17 +208,6 @@ def ria_target(server: LoopbackServer) -> Target:
 def orthanc_target(server: LoopbackServer) -> Target:
     root = server.url + ORTHANC_DICOMWEB_ROOT.rstrip("/")
     return Target("Orthanc", server, root, lambda _collection: f"{root}/studies")
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            fields = handle.readline().split()
-    except OSError:
-        return None
-    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
-    return busy / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

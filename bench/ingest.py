@@ -27,8 +27,6 @@ import itertools
 import json
 import os
 import platform
-import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -45,25 +43,18 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/ingest.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
-from common import process_cpu, ria_source_state, stop_process, workspace
+from common import machine_busy_seconds, ria_source_state, workspace
+from orthanc import BenchError, LoopbackServer, find_orthanc, start_orthanc
 
 from ria.sample import CorpusInfo, generate_corpus
 
 # The real CLI, started the way the console script starts it, from this interpreter's
 # environment: works in any venv where ria is installed, whatever is on PATH.
 RIA_CLI: tuple[str, ...] = (sys.executable, "-c", "from ria.cli.main import main; main()")
-ORTHANC_INSTALL_HINT = "install it with: apt-get install -y orthanc   (Debian/Ubuntu package 'orthanc')"
-ORTHANC_CANDIDATES = ("Orthanc", "/usr/sbin/Orthanc", "/usr/bin/Orthanc", "/usr/local/bin/Orthanc")
-ORTHANC_START_TIMEOUT = 60.0
-ORTHANC_STOP_TIMEOUT = 30.0
 RIA_TIMEOUT = 3600.0
 HTTP_TIMEOUT = 120.0
 QUIET_LIMIT = 0.25  # cores busy before a timed phase above which the run is flagged
 DEFAULT_ORTHANC_CLIENTS = 16  # 8-32 measured equal within noise here, 2-4 about 20% slower
-
-
-class BenchError(Exception):
-    """A benchmark step failed or a result did not check out."""
 
 
 @dataclass(frozen=True)
@@ -99,18 +90,6 @@ def _run_ria(args: Sequence[str], timeout: float = RIA_TIMEOUT) -> subprocess.Co
             f"\n--- stderr\n{proc.stderr[-4000:]}"
         )
     return proc
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            fields = handle.readline().split()
-    except OSError:
-        return None
-    # cpu user nice system idle iowait irq softirq steal ...
-    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
-    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _busy_note(before: float | None, after: float | None, seconds: float) -> str:
@@ -173,91 +152,11 @@ def bench_ria(corpus: CorpusInfo, data_dir: Path, workers: int | None) -> Result
     return Result("Ria", counts["instances"], seconds, counts["bytes"], cpu_note)
 
 
-def find_orthanc(explicit: str | None) -> Path:
-    for candidate in (explicit,) if explicit else ORTHANC_CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return Path(found)
-    where = explicit or ", ".join(ORTHANC_CANDIDATES)
-    raise BenchError(f"Orthanc executable not found (looked for {where}); {ORTHANC_INSTALL_HINT}")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def orthanc_config(work: Path, http_port: int) -> dict[str, Any]:
-    """Throw-away settings; everything not listed keeps Orthanc's built-in default."""
-    return {
-        "Name": "ria-bench",
-        "StorageDirectory": str(work / "storage"),
-        "IndexDirectory": str(work / "index"),
-        "StorageCompression": False,
-        "Plugins": [],
-        "HttpServerEnabled": True,
-        "HttpPort": http_port,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomServerEnabled": False,
-        "DicomPort": _free_port(),  # unused (server disabled), but never a port someone else holds
-    }
-
-
-class Orthanc:
-    """An Orthanc process on 127.0.0.1 with a config file in ``work``; stopped by :meth:`stop`."""
-
-    def __init__(self, executable: Path, work: Path) -> None:
-        self.work = work
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = orthanc_config(work, self.port)
-        self.config_path = work / "orthanc.json"
-        self.log_path = work / "orthanc.log"
-        work.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(self.config, indent=2), encoding="utf-8")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [str(executable), str(self.config_path)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=work,
-        )
-
-    def wait_ready(self, timeout: float = ORTHANC_START_TIMEOUT) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last_error = ""
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._log.flush()
-                tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise BenchError(f"Orthanc exited with {self.process.returncode}; its log ends:\n{tail}")
-            try:
-                response = requests.get(f"{self.url}/system", timeout=2)
-                if response.status_code == 200:
-                    system: dict[str, Any] = response.json()
-                    return system
-                last_error = f"HTTP {response.status_code}"
-            except requests.RequestException as exc:
-                last_error = str(exc)
-            time.sleep(0.1)
-        raise BenchError(f"Orthanc did not answer GET /system within {timeout:.0f} s ({last_error})")
-
-    def statistics(self) -> dict[str, Any]:
-        response = requests.get(f"{self.url}/statistics", timeout=HTTP_TIMEOUT)
-        response.raise_for_status()
-        stats: dict[str, Any] = response.json()
-        return stats
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time the Orthanc process has used so far (Linux only)."""
-        return process_cpu(self.process.pid)
-
-    def stop(self) -> None:
-        stop_process(self.process, self._log, "Orthanc", ORTHANC_STOP_TIMEOUT)
+def _statistics(orthanc: LoopbackServer) -> dict[str, Any]:
+    response = requests.get(f"{orthanc.url}/statistics", timeout=HTTP_TIMEOUT)
+    response.raise_for_status()
+    stats: dict[str, Any] = response.json()
+    return stats
 
 
 def _upload(url: str, files: Sequence[Path], clients: int) -> list[str]:
@@ -290,12 +189,12 @@ def _upload(url: str, files: Sequence[Path], clients: int) -> list[str]:
 
 def bench_orthanc(corpus: CorpusInfo, executable: Path, work: Path, clients: int) -> Result:
     files = [path for _, folder in sorted(corpus.folders.items()) for path in _files(folder)]
-    orthanc = Orthanc(executable, work)
+    orthanc = start_orthanc(executable, None, work)
     try:
         system = orthanc.wait_ready()
         print(
             f"  Orthanc {system.get('Version', '?')} (DB schema {system.get('DatabaseVersion', '?')}) "
-            f"at {orthanc.url}, {clients} concurrent HTTP clients; config {orthanc.config_path}"
+            f"at {orthanc.url}, {clients} concurrent HTTP clients; config {work / 'orthanc.json'}"
         )
         check_quiet()
         server_before = orthanc.cpu_seconds()
@@ -317,7 +216,7 @@ def bench_orthanc(corpus: CorpusInfo, executable: Path, work: Path, clients: int
         if failures:
             shown = "\n    ".join(failures[:10])
             raise BenchError(f"{len(failures)} of {len(files)} uploads failed, e.g.:\n    {shown}")
-        stats = orthanc.statistics()
+        stats = _statistics(orthanc)
         for key, expected in (("CountInstances", corpus.instances), ("CountSeries", corpus.series)):
             if int(stats.get(key, -1)) != expected:
                 raise BenchError(f"Orthanc /statistics {key} = {stats.get(key)}, expected {expected}")

@@ -1,4 +1,4 @@
-"""Servers for bench/dicomweb.py: a throw-away Orthanc with its DICOMweb plugin, and ``ria serve``.
+"""Servers for the benchmarks: a throw-away Orthanc (with its DICOMweb plugin if asked), and ``ria serve``.
 
 Both run as subprocesses on 127.0.0.1 with free ports, their output in a log file,
 and are stopped (SIGTERM, then SIGKILL) when their ``with`` block ends, on errors too.
@@ -167,10 +167,10 @@ def find_dicomweb_plugin(explicit: str | None) -> Path:
     raise BenchError(f"Orthanc's DICOMweb plugin not found (looked for {where}); {ORTHANC_INSTALL_HINT}")
 
 
-def orthanc_config(work: Path, http_port: int, plugin: Path) -> dict[str, Any]:
+def orthanc_config(work: Path, http_port: int, plugin: Path | None = None) -> dict[str, Any]:
     """Throw-away settings; everything not listed keeps Orthanc's (and its plugin's) defaults."""
-    return {
-        "Name": "ria-bench-dicomweb",
+    config: dict[str, Any] = {
+        "Name": "ria-bench",
         "StorageDirectory": str(work / "storage"),
         "IndexDirectory": str(work / "index"),
         "StorageCompression": False,
@@ -180,13 +180,18 @@ def orthanc_config(work: Path, http_port: int, plugin: Path) -> dict[str, Any]:
         "AuthenticationEnabled": False,
         "DicomServerEnabled": False,
         "DicomPort": free_port(),  # unused (server disabled), but never a port someone else holds
-        "Plugins": [str(plugin)],
-        "DicomWeb": {"Enable": True, "Root": ORTHANC_DICOMWEB_ROOT},
+        "Plugins": [],
     }
+    if plugin is not None:
+        config["Plugins"] = [str(plugin)]
+        config["DicomWeb"] = {"Enable": True, "Root": ORTHANC_DICOMWEB_ROOT}
+    return config
 
 
-def start_orthanc(executable: Path, plugin: Path, work: Path) -> LoopbackServer:
-    """Orthanc with ``work/orthanc.json`` (storage and index under ``work``); wait with ``wait_ready``."""
+def start_orthanc(executable: Path, plugin: Path | None, work: Path) -> LoopbackServer:
+    """Orthanc with ``work/orthanc.json`` (storage and index under ``work``); wait with ``wait_ready``.
+
+    ``plugin`` is the DICOMweb plugin to load, or ``None`` for Orthanc alone (its REST API)."""
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config_path = work / "orthanc.json"
