@@ -7,7 +7,7 @@ a notebook, a route and a CLI command ask the same question the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, distinct, func, select
@@ -201,17 +201,29 @@ class Catalog:
         """One instance by SOPInstanceUID, optionally only within the given series."""
         return find_instance(self.engine, sop_instance_uid, series_instance_uid)
 
-    def instance_with_study(self, sop_instance_uid: str) -> tuple[str, str, str] | None:
-        """(SOPClassUID, StudyInstanceUID, SeriesInstanceUID) of a catalogued instance, if it is one."""
-        query = (
-            select(instance.c.sop_class_uid, study.c.study_instance_uid, series.c.series_instance_uid)
+    def instances_with_study(self, sop_instance_uids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+        """(SOPClassUID, StudyInstanceUID, SeriesInstanceUID) of each catalogued instance among
+        ``sop_instance_uids``, by SOPInstanceUID; one query per batch of UIDs, not per instance."""
+        wanted = list(dict.fromkeys(sop_instance_uids))
+        found: dict[str, tuple[str, str, str]] = {}
+        base = (
+            select(
+                instance.c.sop_instance_uid,
+                instance.c.sop_class_uid,
+                study.c.study_instance_uid,
+                series.c.series_instance_uid,
+            )
             .select_from(instance.join(series, instance.c.series_pk == series.c.id))
             .join(study, series.c.study_pk == study.c.id)
-            .where(instance.c.sop_instance_uid == sop_instance_uid)
         )
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else (row[0], row[1], row[2])
+            for start in range(0, len(wanted), _UID_BATCH):
+                chunk = wanted[start : start + _UID_BATCH]
+                for uid, sop_class, study_uid, series_uid in conn.execute(
+                    base.where(instance.c.sop_instance_uid.in_(chunk))
+                ):
+                    found[uid] = (sop_class, study_uid, series_uid)
+        return found
 
     def study_in_collection(self, study_instance_uid: str, collection_name: str) -> bool:
         """Whether a study is filed in the named collection (per-collection service roots)."""

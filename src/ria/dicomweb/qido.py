@@ -229,9 +229,8 @@ def _condition(attribute: Attribute, value: str, fuzzy: bool) -> ColumnElement[b
         if not re.fullmatch(r"[+-]?\d+", value.strip()):
             raise InvalidParameterError(key, f"{key} must be an integer, got {value[:20]!r}")
         return column == int(value)  # type: ignore[no-any-return]
-    values = [part for part in value.split("\\")] if "\\" in value else [value]
     conditions = []
-    for text in values:
+    for text in value.split("\\"):
         if attribute.vr == "PN" and fuzzy:
             conditions.append(func.lower(column).like(f"%{_like(text.lower())}%", escape="\\"))
         elif "*" in text or "?" in text:
@@ -300,7 +299,8 @@ def search(engine: Engine, query: QidoQuery, base_url: str) -> QidoResult:
         truncated = len(rows) > query.limit
         rows = rows[: query.limit]
         modalities = _modalities(conn, [row[study.c.id] for row in rows]) if _wants_modalities(query) else {}
-    return QidoResult([_encode(query, row, modalities, base_url) for row in rows], truncated)
+    returned = _returned(query)
+    return QidoResult([_encode(query, returned, row, modalities, base_url) for row in rows], truncated)
 
 
 def _wants_modalities(query: QidoQuery) -> bool:
@@ -359,11 +359,15 @@ def _element(vr: str, value: object) -> dict[str, Any]:
 
 
 def _encode(
-    query: QidoQuery, row: Mapping[Any, Any], modalities: dict[int, list[str]], base_url: str
+    query: QidoQuery,
+    returned: list[Attribute],
+    row: Mapping[Any, Any],
+    modalities: dict[int, list[str]],
+    base_url: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     study_uid = row[study.c.study_instance_uid]
-    for attribute in _returned(query):
+    for attribute in returned:
         if attribute.keyword == "ModalitiesInStudy":
             value: object = modalities.get(row[study.c.id], [])
         elif attribute.keyword == "NumberOfStudyRelatedSeries":

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ria.archive import Archive
     from ria.deid.engine import Deidentifier
 
-__all__ = ["Received", "Spool", "network_deidentifier", "receive"]
+__all__ = ["Received", "Spool", "network_deidentifier", "offered_uids", "receive"]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,11 @@ def receive(archive: Archive, spool: Spool, collection: str, *, write_report: bo
         deidentify=transform,
         write_report=write_report,
     )
+    catalogued = archive.catalog.instances_with_study(
+        result.sop_instance_uid
+        for result in results.values()
+        if result.outcome in (Outcome.INGESTED, Outcome.DUPLICATE) and result.sop_instance_uid
+    )
     answers = []
     for index in spool.kept:
         path = spool.path(index)
@@ -189,13 +194,15 @@ def receive(archive: Archive, spool: Spool, collection: str, *, write_report: bo
         if result is None:  # not offered by the walk: cannot happen unless the spool was tampered with
             answers.append(Received(index, Outcome.REJECTED, "the instance was lost before ingest"))
             continue
-        answers.append(_answer(archive, index, path, result))
+        answers.append(_answer(catalogued, index, path, result))
     return answers
 
 
-def _answer(archive: Archive, index: int, path: Path, result: WriteResult) -> Received:
+def _answer(
+    catalogued: dict[str, tuple[str, str, str]], index: int, path: Path, result: WriteResult
+) -> Received:
     if result.outcome in (Outcome.INGESTED, Outcome.DUPLICATE) and result.sop_instance_uid:
-        row = archive.catalog.instance_with_study(result.sop_instance_uid)
+        row = catalogued.get(result.sop_instance_uid)
         if row is not None:
             sop_class, study_uid, series_uid = row
             return Received(
@@ -207,15 +214,16 @@ def _answer(archive: Archive, index: int, path: Path, result: WriteResult) -> Re
                 study_uid,
                 series_uid,
             )
-    offered = _offered_uids(path)
+    offered = offered_uids(path)
     if result.outcome is Outcome.QUARANTINED and result.sop_instance_uid:
         # Held for a curator: name it as stored (the sender may need the new UID to ask about it).
         offered = (offered[0], result.sop_instance_uid, None, result.series_instance_uid)
     return Received(index, result.outcome, result.reason, *offered)
 
 
-def _offered_uids(path: Path) -> tuple[str | None, str | None, str | None, str | None]:
-    """The UIDs a refused instance was offered with, read leniently (``None`` where unreadable)."""
+def offered_uids(path: Path) -> tuple[str | None, str | None, str | None, str | None]:
+    """(SOPClassUID, SOPInstanceUID, StudyInstanceUID, SeriesInstanceUID) as offered, read leniently from
+    a spooled file before or after ingest (``None`` where unreadable)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -64,7 +64,6 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         return request.path_params.get("collection") if per_collection else None
 
     async def picture(
-        request: Request,
         archive: Archive,
         rows: list[wado.StoredInstance],
         frame: int,
@@ -100,7 +99,7 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         quality: Quality = None,
     ) -> Response:
         rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
-        return await picture(request, archive, rows, 1, options(request, window, viewport, quality))
+        return await picture(archive, rows, 1, options(request, window, viewport, quality))
 
     @router.get(
         "/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered", summary="WADO-RS: a frame"
@@ -120,25 +119,21 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         if len(numbers) != 1:
             raise InvalidParameterError("frames", "a rendered frame is one frame number")
         rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
-        return await picture(request, archive, rows, numbers[0], options(request, window, viewport, quality))
+        return await picture(archive, rows, numbers[0], options(request, window, viewport, quality))
 
     @router.get("/studies/{study}/series/{series}/instances/{sop}/thumbnail", summary="WADO-RS: thumbnail")
     async def thumbnail_instance(
         study: str, series: str, sop: str, request: Request, archive: ArchiveDep, viewport: Viewport = None
     ) -> Response:
         rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
-        return await picture(
-            request, archive, rows, 1, options(request, None, viewport, None, thumbnail=True)
-        )
+        return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
 
     @router.get("/studies/{study}/series/{series}/thumbnail", summary="WADO-RS: a series' thumbnail")
     async def thumbnail_series(
         study: str, series: str, request: Request, archive: ArchiveDep, viewport: Viewport = None
     ) -> Response:
         rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series)
-        return await picture(
-            request, archive, rows, 1, options(request, None, viewport, None, thumbnail=True)
-        )
+        return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
 
     @router.get("/wado", summary="WADO-URI (PS3.18 §9): one object, as DICOM or as a picture")
     async def wado_uri(
@@ -177,6 +172,6 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
             viewport = parse_viewport(f"{columns or rows},{rows or columns}")
         frame = wado.parse_frame_numbers(frame_number or "1")
         render = RenderOptions(_media_type(request, kind), window, viewport)
-        return await picture(request, archive, found, frame[0], render)
+        return await picture(archive, found, frame[0], render)
 
     return router

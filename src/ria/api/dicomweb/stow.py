@@ -9,10 +9,6 @@ half-written is ever catalogued.
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
-import pydicom
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -26,20 +22,9 @@ from ria.dicomweb.stow import (
     store_response,
 )
 from ria.errors import ConflictError, InvalidParameterError, UnsupportedMediaTypeError
-from ria.ingestion.receive import Spool, receive
+from ria.ingestion.receive import Spool, offered_uids, receive
 
 __all__ = ["handle_store"]
-
-
-def _offered_study(path: Path) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
-        value = ds.get("StudyInstanceUID")
-        return str(value).strip() if value else None
-    except Exception:  # unreadable: ingest refuses it with the precise reason
-        return None
 
 
 def _screen(spool: Spool, receipts: list[PartReceipt], study_uid: str | None) -> list[PartFailure]:
@@ -53,7 +38,7 @@ def _screen(spool: Spool, receipts: list[PartReceipt], study_uid: str | None) ->
         elif media.type != "application/dicom":
             reason = f"part Content-Type {media.type} is not application/dicom"
         elif study_uid is not None:
-            offered = _offered_study(spool.path(receipt.index))
+            offered = offered_uids(spool.path(receipt.index))[2]
             if offered is not None and offered != study_uid:
                 failures.append(PartFailure(receipt.index, FAILURE_STUDY_MISMATCH, "another study"))
                 spool.discard(receipt.index)
