@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,9 +34,14 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "clinical",
     "collection",
+    "genomic_source",
     "instance",
+    "label",
+    "label_field",
     "metadata",
+    "mutation",
     "patient",
     "quarantine",
     "series",
@@ -179,4 +185,101 @@ quarantine = Table(
     Column("blob_key", String(64), nullable=False, index=True),
     Column("reason", String(1024), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- Genomics and clinical data, keyed by TCGA participant barcode (issue 4) -----------------------
+# Deliberately not foreign-keyed to ``patient``: genomic data arrive before, after or without the
+# images, and a participant is linked to imaging simply by sharing the 12-character barcode with an
+# imaging PatientID. ``project`` (e.g. TCGA-LUAD) is what the source said, or else the collection
+# the participant's images are filed in, or NULL when neither is known.
+
+# One row per imported file. Re-importing the same content replaces that source's rows in one
+# transaction, which is what makes importers idempotent.
+genomic_source = Table(
+    "genomic_source",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("project", String(64)),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_stored", Integer, nullable=False),
+    Column("rows_linked", Integer, nullable=False),
+    Column("rows_unmatched", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "sha256"),
+)
+
+# Somatic mutations (one row per MAF line or mutation-table row); only the columns researchers filter on.
+mutation = Table(
+    "mutation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("genomic_source.id"), nullable=False, index=True),
+    Column("participant", String(12), nullable=False, index=True),
+    Column("project", String(64)),
+    Column("sample_barcode", String(64)),
+    Column("hugo_symbol", String(64), nullable=False),
+    Column("variant_classification", String(64)),
+    Column("variant_type", String(16)),
+    Column("hgvsp_short", String(256)),
+    Column("chromosome", String(16)),
+    Column("start_position", BigInteger),
+    Column("end_position", BigInteger),
+    Column("reference_allele", Text),
+    Column("tumor_seq_allele2", Text),
+    Column("t_depth", Integer),
+    Column("t_alt_count", Integer),
+    Column("ncbi_build", String(16)),
+    Index("ix_mutation_hugo_symbol_participant", "hugo_symbol", "participant"),
+)
+
+# Clinical facts, one row per (source, participant). A participant described by several sources
+# (a patient biotab and its follow-ups) is merged at query time: Dead wins over Alive, the largest
+# day counts win, and any known value fills a gap.
+clinical = Table(
+    "clinical",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("genomic_source.id"), nullable=False, index=True),
+    Column("participant", String(12), nullable=False, index=True),
+    Column("project", String(64)),
+    Column("vital_status", String(16)),
+    Column("days_to_death", Integer),
+    Column("days_to_last_follow_up", Integer),
+    Column("sex", String(16)),
+    Column("race", String(128)),
+    Column("ethnicity", String(128)),
+    Column("age_at_diagnosis", Integer),
+    Column("primary_diagnosis", String(256)),
+    Column("ajcc_pathologic_stage", String(64)),
+    UniqueConstraint("source_id", "participant"),
+)
+
+# The fields of generic per-patient label tables, typed on import ("number" or "text").
+label_field = Table(
+    "label_field",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("genomic_source.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("value_type", String(16), nullable=False),
+    UniqueConstraint("source_id", "name"),
+)
+
+# Label values, long format: number fields keep ``value_number`` (and the text), text fields ``value_text``.
+label = Table(
+    "label",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("genomic_source.id"), nullable=False, index=True),
+    Column("participant", String(12), nullable=False, index=True),
+    Column("project", String(64)),
+    Column("name", String(128), nullable=False),
+    Column("value_text", String(1024)),
+    Column("value_number", Float),
+    Index("ix_label_name_participant", "name", "participant"),
 )
