@@ -26,6 +26,26 @@ from ria.sample import generate_corpus
 from ria.settings import Settings
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_tcga_data() -> Path:
+    """The real TCGA tables of ``../shared/data/tcga`` (or ``RIA_TCGA_DATA``), read as published.
+
+    They are test inputs, not part of the package: a missing folder is a failure with the
+    fix in the message, never a skip, so the genomics tests cannot silently stop running.
+    """
+    candidates = [os.environ.get("RIA_TCGA_DATA"), ROOT.parent / "shared/data/tcga", "/work/shared/data/tcga"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "lung_mutations_by_gene.csv").is_file():
+            return Path(candidate)
+    pytest.fail("the shared TCGA tables are missing: set RIA_TCGA_DATA to the folder holding them")
+
+
+@pytest.fixture(scope="session")
+def tcga_data() -> Path:
+    """Folder of the real TCGA genomic and clinical tables (see its README)."""
+    return find_tcga_data()
 
 
 @pytest.fixture(scope="session")
