@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, distinct, func, select, tuple_
+from sqlalchemy import ColumnElement, Engine, Select, distinct, func, select, tuple_
 
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.errors import ConfigurationError
@@ -79,6 +79,11 @@ class SeriesFilter:
     description_contains: str | None = None
     all_modalities: tuple[str, ...] = ()
     min_studies: int | None = None
+    local_only: bool = False
+    """Only series whose files this archive holds (not metadata-only remote ones)."""
+    patient_condition: ColumnElement[bool] | None = field(default=None, compare=False)
+    """A SQL condition on the patient (over ``patient.c``) that cohort queries compile their
+    genomic, clinical and label conditions into; every interface honours it unchanged."""
 
 
 ALL_SERIES = SeriesFilter()
@@ -226,6 +231,10 @@ def apply_filter(query: Select[Any], where: SeriesFilter) -> Select[Any]:
             select(study.c.patient_pk).group_by(study.c.patient_pk).having(func.count() >= where.min_studies)
         )
         query = query.where(patient.c.id.in_(busy))
+    if where.local_only:
+        query = query.where(series.c.is_remote.is_(False))
+    if where.patient_condition is not None:
+        query = query.where(where.patient_condition)
     return query
 
 
