@@ -17,6 +17,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ForbiddenError",
+    "InvalidBarcodeError",
     "InvalidDicomError",
     "InvalidParameterError",
     "NotAcceptableError",
@@ -58,6 +59,21 @@ class InvalidParameterError(RiaError):
     def __init__(self, parameter: str, message: str, **details: Any) -> None:
         super().__init__(message, parameter=parameter, **details)
         self.parameter = parameter
+
+
+class InvalidBarcodeError(InvalidParameterError):
+    """A TCGA barcode is malformed; ``part`` names the piece that is wrong (e.g. "participant").
+
+    A 400 like any bad parameter, but its own class so importers can reject one row and go on
+    while every other invalid parameter still stops the request.
+    """
+
+    code = "invalid_barcode"
+
+    def __init__(self, barcode: str, part: str, message: str) -> None:
+        super().__init__("barcode", message, barcode=barcode, part=part)
+        self.barcode = barcode
+        self.part = part
 
 
 class NotFoundError(RiaError):
