@@ -208,9 +208,9 @@ class Cohort:
                 entry["modalities"].add(row.modality)
         ids = sorted({pid for _, pid in per_patient})
         clinical_rows = self._clinical(ids)
-        counts = self._mutation_counts(ids)
-        genes = {gene.gene: self._carriers(ids, gene) for gene in self.query.genes}
-        labels = self._labels(ids, [c.field for c in self.query.labels])
+        counts = self.mutation_counts(ids)
+        genes = {gene.gene: self.carriers(ids, gene) for gene in self.query.genes}
+        labels = self.label_values(ids, [c.field for c in self.query.labels])
         return [
             PatientSummary(
                 collection=coll,
@@ -243,7 +243,7 @@ class Cohort:
                     found[row[0]] = dict(zip(_CLINICAL_COLUMNS, row[1:], strict=True))
         return found
 
-    def _mutation_counts(self, ids: Sequence[str]) -> dict[str, int]:
+    def mutation_counts(self, ids: Sequence[str]) -> dict[str, int]:
         counts = mutation_counts()
         found: dict[str, int] = {}
         with self.archive.engine.connect() as conn:
@@ -254,7 +254,7 @@ class Cohort:
                 found.update({pid: int(n) for pid, n in conn.execute(query)})
         return found
 
-    def _carriers(self, ids: Sequence[str], gene: GeneCondition) -> set[str]:
+    def carriers(self, ids: Sequence[str], gene: GeneCondition) -> set[str]:
         carriers: set[str] = set()
         with self.archive.engine.connect() as conn:
             for chunk in _chunks(ids):
@@ -262,7 +262,7 @@ class Cohort:
                 carriers.update(conn.execute(query).scalars())
         return carriers
 
-    def _labels(self, ids: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def label_values(self, ids: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         with self.archive.engine.connect() as conn:
             for name in dict.fromkeys(names):
