@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import ria
-from ria.api import carts, collections, health
+from ria.api import carts, cohorts, collections, health
 from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
@@ -38,6 +38,7 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(describe_routes.router)
     app.include_router(cart_routes.router)
     app.include_router(carts.router)
+    app.include_router(cohorts.router)
     app.include_router(build_dicomweb_router(per_collection=False))
     app.include_router(build_dicomweb_router(per_collection=True))
     app.include_router(build_rendered_router(per_collection=False))
