@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ria.archive import Archive
+from ria.cli.cohort import cohort_command, linkage_command, survival_command
 from ria.cli.dicom import dicom_listen
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
@@ -32,6 +33,9 @@ app.add_typer(collections_app, name="collections")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(review_app, name="review")
 app.command("dicom-listen")(dicom_listen)
+app.command("cohort")(cohort_command)
+app.command("survival")(survival_command)
+app.command("linkage")(linkage_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
