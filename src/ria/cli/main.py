@@ -15,6 +15,7 @@ from rich.console import Console
 from ria.archive import Archive
 from ria.cli.cohort import cohort_command, linkage_command, survival_command
 from ria.cli.dicom import dicom_listen
+from ria.cli.genomics import genomics_app
 from ria.cli.idc import import_idc_command
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
@@ -33,6 +34,7 @@ collections_app = typer.Typer(help="Inspect and manage collections.", no_args_is
 app.add_typer(collections_app, name="collections")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(review_app, name="review")
+app.add_typer(genomics_app, name="genomics")
 app.command("dicom-listen")(dicom_listen)
 app.command("import-idc")(import_idc_command)
 app.command("cohort")(cohort_command)
