@@ -51,6 +51,7 @@ _FIRST_REFRESH = (
     2000  # series added before PostgreSQL's statistics are refreshed (then four times more each time)
 )
 
+_STUDY_VALUES = ("study_date", "study_description", "patient_age")
 # Series values the index provides, compared on a rerun to decide whether a remote series changed.
 _SERIES_VALUES = (
     "modality",
@@ -310,29 +311,42 @@ def _write(conn: Connection, state: _State, rows: Sequence[IdcSeries], now: dt.d
     collection_pk = state.pk
     patients = _patients(conn, state, rows, now, tally)
 
-    # Studies: the first row of a study decides its values; an existing study must belong to
-    # the same patient of the same collection, else its series are conflicts.
-    first_of_study: dict[str, IdcSeries] = {}
-    for row in rows:
-        first_of_study.setdefault(row.study_instance_uid, row)
-    owners = _study_owners(conn, list(first_of_study))
-    new_studies = [row for uid, row in first_of_study.items() if uid not in owners]
+    # Studies: the first row of a study names its patient, and each value is the first one given, by
+    # the study's original series first: IDC files later analyses (segmentations, annotations) in
+    # the study they analyse, with their own StudyDate. An existing study must belong to the same
+    # patient of the same collection, else its series conflict.
+    new_values: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r.analysis_result_id is not None):
+        values = new_values.setdefault(
+            row.study_instance_uid,
+            {
+                "patient_id": row.patient_id,
+                "study_date": None,
+                "study_description": None,
+                "patient_age": None,
+            },
+        )
+        for name in _STUDY_VALUES:
+            if values[name] is None:
+                values[name] = getattr(row, name)
+    owners = _study_owners(conn, list(new_values))
+    new_studies = {uid: values for uid, values in new_values.items() if uid not in owners}
     if new_studies:
         conn.execute(
             insert(study),
             [
                 {
-                    "patient_pk": patients[row.patient_id],
-                    "study_instance_uid": row.study_instance_uid,
-                    "study_date": row.study_date,
-                    "study_description": _clip(row.study_description, study.c.study_description),
-                    "patient_age": _clip(row.patient_age, study.c.patient_age),
+                    "patient_pk": patients[values["patient_id"]],
+                    "study_instance_uid": uid,
+                    "study_date": values["study_date"],
+                    "study_description": _clip(values["study_description"], study.c.study_description),
+                    "patient_age": _clip(values["patient_age"], study.c.patient_age),
                     "created_at": now,
                 }
-                for row in new_studies
+                for uid, values in new_studies.items()
             ],
         )
-        owners.update(_study_owners(conn, [row.study_instance_uid for row in new_studies]))
+        owners.update(_study_owners(conn, list(new_studies)))
         tally.studies = len(new_studies)
 
     existing = _existing_series(conn, sorted({row.series_instance_uid for row in rows}))
