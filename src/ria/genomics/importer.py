@@ -13,10 +13,11 @@ from os import PathLike
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ria.archive import Archive
 from ria.catalog.schema import genomic_source
-from ria.errors import InvalidParameterError
+from ria.errors import ConflictError, InvalidParameterError
 from ria.genomics.clinical import CLINICAL_MARKERS, canonical, import_clinical_json, import_clinical_table
 from ria.genomics.fields import BARCODE_COLUMNS
 from ria.genomics.labels import import_labels
@@ -90,8 +91,14 @@ def import_file(
     sha256 = content_sha256(path)
     kind = kind or detect_kind(path)
     report = ImportReport(kind=kind, name=path.name, sha256=sha256)
-    with SourceWriter(archive.engine, report, project=project) as writer:
-        IMPORTERS[kind](path, writer)
+    try:
+        with SourceWriter(archive.engine, report, project=project) as writer:
+            IMPORTERS[kind](path, writer)
+    except IntegrityError as exc:
+        # Only the (kind, sha256) key can clash: the same content being imported by another process.
+        raise ConflictError(
+            f"{path.name}: the same content was imported by another process meanwhile; run the import again"
+        ) from exc
     log.info("%s", report.summary())
     return report
 
