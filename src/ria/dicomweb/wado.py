@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from ria.catalog.schema import instance, series, study
 from ria.dicom.streams import PlainStream
-from ria.errors import InvalidParameterError, NotAcceptableError, NotFoundError
+from ria.errors import ConflictError, InvalidParameterError, NotAcceptableError, NotFoundError
 
 if TYPE_CHECKING:
     from ria.archive import Archive
@@ -105,9 +105,36 @@ def select_instances(
     with archive.engine.connect() as conn:
         rows = [StoredInstance(*row) for row in conn.execute(statement)]
     if not rows:
+        _raise_if_remote(archive, study_uid, series_uid)
         what = "instance" if sop_uid else "series" if series_uid else "study"
         raise NotFoundError(f"no such {what} in this archive")
     return rows
+
+
+def _raise_if_remote(archive: Archive, study_uid: str, series_uid: str | None) -> None:
+    """A path naming only remote (metadata-only) series gets a 409 saying where the images are, not a 404."""
+    statement = (
+        select(series.c.series_instance_uid, series.c.source_url)
+        .join(study, series.c.study_pk == study.c.id)
+        .where(study.c.study_instance_uid == study_uid, series.c.is_remote.is_(True))
+        .order_by(series.c.series_instance_uid)
+    )
+    if series_uid is not None:
+        statement = statement.where(series.c.series_instance_uid == series_uid)
+    with archive.engine.connect() as conn:
+        remote = conn.execute(statement.limit(1)).first()
+    if remote is None:
+        return
+    where = remote.source_url or "its source archive"
+    what = (
+        f"series {remote.series_instance_uid} is"
+        if series_uid
+        else f"study {study_uid} has only series that are"
+    )
+    raise ConflictError(
+        f"{what} remote: this archive holds its metadata only; retrieve it from {where}",
+        source_url=remote.source_url,
+    )
 
 
 def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None]:
