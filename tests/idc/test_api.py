@@ -86,3 +86,21 @@ def test_downloading_a_remote_series_says_where_it_lives(
     assert study.status_code == 409, study.text
     assert "remote" in study.json()["message"]
     assert client.get(f"/dicomweb/studies/{study_uid}/series/1.2.3.4").status_code == 404
+
+
+def test_qido_rs_finds_remote_series_with_their_counts(
+    client: httpx.Client, idc: duckdb.DuckDBPyConnection
+) -> None:
+    study_uid, n_series = idc.execute(
+        "SELECT StudyInstanceUID, count(*) FROM idc WHERE collection_id = 'tcga_dlbc' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchone() or ("", 0)
+    counts = dict(
+        idc.execute(
+            "SELECT SeriesInstanceUID, instanceCount FROM idc WHERE StudyInstanceUID = ?", [study_uid]
+        ).fetchall()
+    )
+    response = client.get(f"/dicomweb/studies/{study_uid}/series")
+    assert response.status_code == 200, response.text
+    found = {row["0020000E"]["Value"][0]: row["00201209"]["Value"][0] for row in response.json()}
+    assert found == counts and len(found) == n_series
