@@ -161,7 +161,9 @@ def _write(lines: Iterable[str], output: Path | None) -> None:
 
 
 def _table(records: list[dict[str, object]], columns: list[str], total: int) -> None:
-    table = Table(*columns)
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for record in records[:_TABLE_ROWS]:
         table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
     out.print(table)

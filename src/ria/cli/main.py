@@ -204,7 +204,8 @@ def demo(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Build an archive from real sample CT/MR images (TCGA-LUAD, TCGA-BRCA) and serve it."""
+    """Build an archive from real sample CT/MR images (TCGA-LUAD, TCGA-BRCA), the real TCGA imaging
+    catalogue (IDC index) and real lung mutation data, and serve it."""
     from ria.sample.corpus import CC_BY_3, DEMO_DESCRIPTIONS, write_demo_corpus
 
     settings = build_settings(data_dir, database_url)
@@ -224,10 +225,33 @@ def demo(
                     license_name=CC_BY_3[0],
                     license_uri=CC_BY_3[1],
                 )
+        _load_demo_radiogenomics(archive)
         out.print(f"demo archive in {settings.data_dir.resolve()}")
         if no_serve:
             return
         _serve(archive, host, port)
+
+
+def _load_demo_radiogenomics(archive: Archive) -> None:
+    """The real TCGA imaging catalogue and the packaged lung mutation tables (``ria[demo]``)."""
+    from importlib.resources import as_file, files
+
+    from ria.genomics import import_file
+
+    try:
+        from ria.idc import import_idc
+
+        report = import_idc(archive)
+    except RiaError as exc:
+        err.print(
+            f"note: the real TCGA catalogue was not loaded ({exc.message})", highlight=False, markup=False
+        )
+    else:
+        out.print(report.summary(), highlight=False)
+    for name in ("tcga_lung_mutations_by_gene.csv.gz", "tcga_lung_patients.csv.gz"):
+        with as_file(files("ria.sample") / "data" / name) as path:
+            out.print(import_file(archive, path).summary(), highlight=False)
+    out.print("try: ria cohort --collection TCGA-LUAD --modality CT --mutated KRAS", highlight=False)
 
 
 @collections_app.command("set")
