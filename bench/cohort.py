@@ -207,12 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, tuple[float, float, int]]] = {case.name: {} for case in cases}
 
     connection = duckdb.connect()
+    answers: dict[str, set[str]] = {}
     for case in cases:
 
         def by_hand(sql: str = case.duckdb) -> set[str]:
             return {row[0] for row in connection.execute(sql).fetchall()}
 
         answer, samples = _time(by_hand, args.repeat)
+        answers[case.name] = answer
         results[case.name]["duckdb"] = (*_percentiles(samples), len(answer))
 
     with workspace(args.keep, prefix="ria-bench-cohort-") as root:
