@@ -32,6 +32,7 @@ GENOMIC_TABLES = (
     "tcga_brca_ov_survival.csv",
     "tcga_coad_biotab_clinical_patient_coad.tsv",
     "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv",
+    "tcga_subtypes.csv",
 )
 
 

@@ -7,7 +7,8 @@ under the plot are computed here from the same data the curves are.
 
 Time is the merged clinical ``survival_days`` (days to death for the dead, to
 last follow-up for the living) and the event is ``vital_status == "Dead"``.
-Patients without both are left out and counted in :attr:`SurvivalResult.excluded`.
+Patients without both, or with a negative time (real TCGA tables have follow-ups recorded
+a few days *before* diagnosis), are left out and counted in :attr:`SurvivalResult.excluded`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class SurvivalResult:
 
     def render(self, fmt: Literal["png", "svg"] = "png", *, title: str | None = None) -> bytes:
         """The curves with confidence bands, numbers at risk underneath and the log-rank p-value."""
+        from matplotlib import rc_context
         from matplotlib.figure import Figure
 
         rows = len(self.groups)
@@ -120,7 +122,9 @@ class SurvivalResult:
                 if 0 <= x <= 1:
                     figure.text(x, y, str(count), fontsize=8, ha="center")
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, metadata={"Software": "Ria"} if fmt == "png" else None)
+        # SVG text stays text (searchable, accessible), not glyph outlines.
+        with rc_context({"svg.fonttype": "none"}):
+            figure.savefig(buffer, format=fmt, metadata={"Software": "Ria"} if fmt == "png" else None)
         return buffer.getvalue()
 
 
