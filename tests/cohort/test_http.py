@@ -91,6 +91,16 @@ def test_patients_facets_manifest_citation(
     assert local
     assert set(lines[6:]) == local  # only series this archive can serve go into a .tcia manifest
 
+    s5cmd = http.post(
+        "/api/v1/cohorts/query", params={"view": "manifest", "format": "s5cmd"}, json=KRAS_LUAD_CT
+    ).text.splitlines()
+    remote = truth.series[
+        truth.series.uid.isin(truth.uids(["TCGA-LUAD"], "CT", carriers)) & truth.series.url.notna()
+    ]
+    assert len(s5cmd) == len(remote) > 0
+    for row in remote.itertuples():
+        assert f"cp '{row.url}' './TCGA-LUAD/{row.patient_id}/{row.uid}/'" in s5cmd
+
     citation = http.post("/api/v1/cohorts/query", params={"view": "citation"}, json=KRAS_LUAD_CT).json()
     assert [c["name"] for c in citation["collections"]] == ["TCGA-LUAD"]
     assert "TCGA Research Network" in citation["acknowledgment"]

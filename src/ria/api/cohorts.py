@@ -21,7 +21,7 @@ from ria.cohort.compiler import label_types
 from ria.cohort.export import SERIES_COLUMNS, iter_csv, iter_json_rows, patient_record, series_record
 from ria.cohort.linkage import linkage_report
 from ria.errors import InvalidParameterError
-from ria.manifest import iter_csv_manifest, iter_tcia_manifest
+from ria.manifest import iter_csv_manifest, iter_s5cmd_manifest, iter_tcia_manifest
 
 __all__ = ["router"]
 
@@ -88,7 +88,7 @@ def _cohort(archive: Archive, body: CohortQueryBody) -> Cohort:
 
 
 View = Literal["series", "patients", "facets", "manifest", "citation"]
-Format = Literal["json", "csv", "tcia"]
+Format = Literal["json", "csv", "tcia", "s5cmd"]
 
 
 @router.post(
@@ -104,11 +104,14 @@ def query_cohort(
         View,
         Query(description="series (one row per series), patients, facets (counts), manifest, citation"),
     ] = "series",
-    format: Annotated[Format, Query(description="json or csv; manifests: tcia or csv")] = "json",
+    format: Annotated[
+        Format,
+        Query(description="json or csv; manifests: tcia (local series), s5cmd (remote series) or csv"),
+    ] = "json",
 ) -> Response:
     cohort = _cohort(archive, body)
-    if format == "tcia" and view != "manifest":
-        raise InvalidParameterError("format", "format=tcia applies to view=manifest only")
+    if format in ("tcia", "s5cmd") and view != "manifest":
+        raise InvalidParameterError("format", f"format={format} applies to view=manifest only")
     if view == "series":
         records = (series_record(row) for row in cohort.iter_series())
         if format == "csv":
@@ -138,7 +141,13 @@ def query_cohort(
         if format == "csv":
             return _csv(iter_csv_manifest(cohort.iter_series()), "cohort-manifest.csv")
         if format == "json":
-            raise InvalidParameterError("format", "manifests are format=tcia or format=csv")
+            raise InvalidParameterError("format", "manifests are format=tcia, format=s5cmd or format=csv")
+        if format == "s5cmd":
+            return StreamingResponse(
+                iter_s5cmd_manifest(cohort.iter_series()),
+                media_type="text/plain; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="cohort-s5cmd.txt"'},
+            )
         base = str(request.base_url).rstrip("/")
         lines = iter_tcia_manifest(
             (row.series_instance_uid for row in cohort.iter_series() if not row.is_remote),

@@ -43,6 +43,7 @@ class Format(StrEnum):
     CSV = "csv"
     JSON = "json"
     TCIA = "tcia"
+    S5CMD = "s5cmd"
 
 
 Many = Annotated[list[str] | None, typer.Option(show_default=False)]
@@ -188,9 +189,12 @@ def cohort_command(
     label: LabelOpt = None,
     local_only: LocalOpt = False,
     view: Annotated[View, typer.Option("--view", help="What to print.")] = View.SERIES,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, csv, json; manifests: tcia, csv.")] = (
-        Format.TABLE
-    ),
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format", "-f", help="table, csv, json; manifests: tcia (local series), s5cmd (remote), csv."
+        ),
+    ] = (Format.TABLE),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -200,8 +204,8 @@ def cohort_command(
         collection, modality, body_part, manufacturer, description, patient, date_from, date_to,
         mutated, not_mutated, min_mutations, max_mutations, clinical, label, local_only,
     )  # fmt: skip
-    if fmt is Format.TCIA and view is not View.MANIFEST:
-        raise InvalidParameterError("--format", "--format tcia goes with --view manifest")
+    if fmt in (Format.TCIA, Format.S5CMD) and view is not View.MANIFEST:
+        raise InvalidParameterError("--format", f"--format {fmt.value} goes with --view manifest")
     with Archive(build_settings(data_dir, database_url)) as archive:
         cohort = Cohort(archive, query)
         if view is View.SERIES:
@@ -234,10 +238,12 @@ def cohort_command(
             else:
                 _table(records_f, ["facet", "value", "patients", "series"], len(records_f))
         elif view is View.MANIFEST:
-            from ria.manifest import iter_csv_manifest, iter_tcia_manifest
+            from ria.manifest import iter_csv_manifest, iter_s5cmd_manifest, iter_tcia_manifest
 
             if fmt is Format.CSV:
                 _write(iter_csv_manifest(cohort.iter_series()), output)
+            elif fmt is Format.S5CMD:
+                _write(iter_s5cmd_manifest(cohort.iter_series()), output)
             else:
                 url = "http://127.0.0.1:8080/nbia-api/services/v4/getImage"
                 uids = (row.series_instance_uid for row in cohort.iter_series() if not row.is_remote)

@@ -1,10 +1,12 @@
-"""Manifests: lists of series to download, in TCIA's ``.tcia`` format and as CSV."""
+"""Manifests: lists of series to download, in TCIA's ``.tcia`` format, as CSV, and for remote series
+as an ``s5cmd`` manifest (IDC's)."""
 
 from ria.manifest.formats import (
     CSV_COLUMNS,
     Manifest,
     ManifestFormat,
     iter_csv_manifest,
+    iter_s5cmd_manifest,
     iter_tcia_manifest,
     parse_manifest,
     read_manifest,
@@ -15,6 +17,7 @@ __all__ = [
     "Manifest",
     "ManifestFormat",
     "iter_csv_manifest",
+    "iter_s5cmd_manifest",
     "iter_tcia_manifest",
     "parse_manifest",
     "read_manifest",

@@ -30,6 +30,7 @@ __all__ = [
     "Manifest",
     "ManifestFormat",
     "iter_csv_manifest",
+    "iter_s5cmd_manifest",
     "iter_tcia_manifest",
     "parse_manifest",
     "read_manifest",
@@ -110,6 +111,23 @@ def iter_csv_manifest(rows: Iterable[SeriesRow]) -> Iterator[str]:
                 row.file_size,
             )
         )
+
+
+def iter_s5cmd_manifest(rows: Iterable[SeriesRow], destination: str = ".") -> Iterator[str]:
+    """Lines of an ``s5cmd run`` manifest copying each *remote* series from its object store.
+
+    Remote series (``ria import-idc``) live in IDC's public buckets, not here; this is the
+    manifest idc-index hands out for them, so ``s5cmd --no-sign-request run FILE`` fetches
+    them into ``destination/<collection>/<PatientID>/<SeriesInstanceUID>/``. Local series
+    have no object-store URL and are skipped (a ``.tcia`` manifest lists those).
+    """
+    for row in rows:
+        if not row.is_remote or not row.source_url or not row.source_url.startswith(("s3://", "gs://")):
+            continue
+        folder = "/".join((destination.rstrip("/"), row.collection, row.patient_id, row.series_instance_uid))
+        if any(c in row.source_url + folder for c in "'\"\n"):
+            continue  # a quote would break the line's shell-style quoting: never emit it
+        yield f"cp '{row.source_url}' '{folder}/'\n"
 
 
 def _unique_uids(uids: Iterable[tuple[int, str]], where: str) -> tuple[str, ...]:
