@@ -15,7 +15,14 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ria.errors import ConfigurationError
 
-__all__ = ["HEAD_REVISION", "create_catalog_engine", "current_revision", "normalise_url", "upgrade_schema"]
+__all__ = [
+    "HEAD_REVISION",
+    "create_catalog_engine",
+    "current_revision",
+    "normalise_url",
+    "refresh_statistics",
+    "upgrade_schema",
+]
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -89,3 +96,24 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def refresh_statistics(engine: Engine, tables: tuple[str, ...]) -> None:
+    """Let the database's planner see how big ``tables`` have grown after a bulk load.
+
+    Until a table is analysed PostgreSQL plans as if it were tiny, and looks a batch
+    of keys up by scanning the whole table once per list: all of TCGA's IDC series
+    took 40 s to import that way and 3 s with fresh statistics, and cohort queries
+    over freshly imported genomics pick nested loops over thousands of rows.
+    Autovacuum analyses too late for a bulk load, so loaders call this as they go.
+    SQLite plans these lookups on its unique indexes without statistics: a no-op there.
+    """
+    from ria.catalog.schema import metadata
+
+    if engine.dialect.name != "postgresql":
+        return
+    unknown = [name for name in tables if name not in metadata.tables]
+    if unknown:
+        raise ValueError(f"not catalogue tables: {', '.join(unknown)}")
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE " + ", ".join(tables)))

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ria.archive import Archive
+from ria.catalog.database import refresh_statistics
 from ria.catalog.schema import genomic_source
 from ria.errors import ConflictError, InvalidParameterError
 from ria.genomics.clinical import CLINICAL_MARKERS, canonical, import_clinical_json, import_clinical_table
@@ -30,6 +31,8 @@ from ria.genomics.store import SourceWriter
 __all__ = ["detect_kind", "import_file", "sources"]
 
 log = logging.getLogger(__name__)
+# Planner statistics refreshed after every import: cohort queries join these per participant.
+_TABLES = ("genomic_source", "mutation", "clinical", "label_field", "label")
 
 
 def _clinical(path: Path, writer: SourceWriter) -> None:
@@ -99,6 +102,7 @@ def import_file(
         raise ConflictError(
             f"{path.name}: the same content was imported by another process meanwhile; run the import again"
         ) from exc
+    refresh_statistics(archive.engine, _TABLES)
     log.info("%s", report.summary())
     return report
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, and_, bindparam, insert, select, text, update
+from sqlalchemy import Column, Connection, Engine, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ria.archive import Archive
+from ria.catalog.database import refresh_statistics
 from ria.catalog.schema import collection, patient, series, study
 from ria.errors import ConflictError
 from ria.idc.index import IdcSeries, open_index
@@ -206,7 +207,7 @@ def import_idc(
     states = {i: _State(CollectionImport(name=tcia_name(i), idc_id=i)) for i in ids}
     report = IdcImportReport(parquet=str(index.path), index_version=index.version)
     done, added, refresh_at = 0, 0, _FIRST_REFRESH
-    _refresh_statistics(archive.engine)
+    refresh_statistics(archive.engine, ("patient", "study", "series"))
     for batch in index.iter_batches(ids):
         groups: dict[str, list[IdcSeries]] = {}
         for row in batch:
@@ -218,7 +219,7 @@ def import_idc(
             done += len(rows)
             added += tally.added
             if added >= refresh_at:
-                _refresh_statistics(archive.engine)
+                refresh_statistics(archive.engine, ("patient", "study", "series"))
                 refresh_at *= 4
             if progress is not None:
                 progress(ImportProgress(collection=state.report.name, done=done, total=total))
@@ -230,22 +231,6 @@ def import_idc(
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
-
-
-def _refresh_statistics(engine: Engine) -> None:
-    """Let PostgreSQL's planner see how big the tables have grown.
-
-    Until a table is analysed PostgreSQL plans as if it were tiny, and looks up a
-    batch of UIDs by scanning the whole table once per UID list: measured here,
-    all of TCGA took 40 s that way and 3 s with fresh statistics. Autovacuum
-    analyses too late for an import, so the import does it as the tables grow
-    (geometrically: a handful of times whatever the size). SQLite plans these
-    lookups on the unique indexes without statistics.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE patient, study, series"))
 
 
 def _write_with_retries(engine: Engine, state: _State, rows: Sequence[IdcSeries]) -> _Tally:
