@@ -6,7 +6,7 @@ genomic and clinical table into a fresh Ria archive, then times five representat
 1. CT series of TCGA-LUAD patients with a protein-altering KRAS mutation;
 2. CT series of TCGA-OV patients who died within three years;
 3. every series of IDH-mutant gliomas (TCGA-GBM, TCGA-LGG);
-4. CT series of lung patients (LUAD or LUSC) with TP53 mutated and EGFR wild type;
+4. CT series of lung patients (LUAD or LUSC) with TP53 mutated and KRAS wild type (profiled, not mutated);
 5. CT series of TCGA-COAD patients with AJCC pathologic stage III (IIIA-C included).
 
 The baseline is the "do it by hand" path: DuckDB SQL over the parquet index and the CSV/TSV files as
@@ -73,6 +73,13 @@ def _cases(data: Path, parquet: str) -> list[Case]:
           from read_csv('{data}/tcga_*.maf', delim='\t', header=true, comment='#', all_varchar=true,
                         union_by_name=true)
     )"""
+    # Profiled for KRAS: every MAF (whole-exome) participant, and the lung table's participants since its
+    # 62-gene panel includes KRAS.
+    profiled_kras = f"""select left(Tumor_Sample_Barcode, 12)
+          from read_csv('{data}/tcga_*.maf', delim='\t', header=true, comment='#', all_varchar=true,
+                        union_by_name=true)
+        union select patient from '{data}/lung_mutations_by_gene.csv'
+          where (select count(*) from '{data}/lung_mutations_by_gene.csv' where gene = 'KRAS') > 0"""
     carriers = f"select participant from {mutations} where variant_classification in ({nonsilent})"
     coad = (
         f"read_csv('{data}/tcga_coad_biotab_clinical_patient_coad.tsv', delim='\t', header=true, "
@@ -106,17 +113,17 @@ def _cases(data: Path, parquet: str) -> list[Case]:
                                   where lower(IDH_status) = 'mutant')""",
         ),
         Case(
-            "lung CT, TP53 mutated, EGFR wild type",
+            "lung CT, TP53 mutated, KRAS wild type",
             CohortQuery(
                 collection=("TCGA-LUAD", "TCGA-LUSC"),
                 modality=("CT",),
-                genes=(GeneCondition("TP53"), GeneCondition("EGFR", mutated=False)),
+                genes=(GeneCondition("TP53"), GeneCondition("KRAS", mutated=False)),
             ),
             f"""select SeriesInstanceUID from '{parquet}'
                 where collection_id in ('tcga_luad', 'tcga_lusc') and Modality = 'CT'
                 and PatientID in ({carriers} and gene = 'TP53')
-                and PatientID in (select participant from {mutations})
-                and PatientID not in ({carriers} and gene = 'EGFR')""",
+                and PatientID in ({profiled_kras})
+                and PatientID not in ({carriers} and gene = 'KRAS')""",
         ),
         Case(
             "COAD CT, stage III",

@@ -71,16 +71,28 @@ def test_everything_imaged_for_idh_mutant_gliomas(radiogenomic: Radiogenomic, tr
     assert _uids(radiogenomic, query) == expected
 
 
-def test_wild_type_means_sequenced_without_the_mutation(radiogenomic: Radiogenomic, truth: Truth) -> None:
-    wild = truth.sequenced() - truth.carriers("EGFR")
+def test_wild_type_means_profiled_without_the_mutation(radiogenomic: Radiogenomic, truth: Truth) -> None:
+    assert "KRAS" in truth.panel
+    wild = truth.profiled("KRAS") - truth.carriers("KRAS")
     query = CohortQuery(
         collection=("TCGA-LUAD", "TCGA-LUSC"),
         modality=("CT",),
-        genes=(GeneCondition("TP53"), GeneCondition("EGFR", mutated=False)),
+        genes=(GeneCondition("TP53"), GeneCondition("KRAS", mutated=False)),
     )
     expected = truth.uids(["TCGA-LUAD", "TCGA-LUSC"], "CT", truth.carriers("TP53") & wild)
     assert expected
     assert _uids(radiogenomic, query) == expected
+
+
+def test_a_gene_outside_the_panel_is_wild_type_only_where_exomes_say_so(
+    radiogenomic: Radiogenomic, truth: Truth
+) -> None:
+    """EGFR is not in the lung table's 62-gene panel: only the MAF's whole-exome patients were profiled."""
+    assert "EGFR" not in truth.panel
+    wild = truth.profiled("EGFR") - truth.carriers("EGFR")
+    assert wild and wild <= truth.exome_participants
+    query = CohortQuery(collection=("TCGA-LUAD",), genes=(GeneCondition("EGFR", mutated=False),))
+    assert _uids(radiogenomic, query) == truth.uids(["TCGA-LUAD"], None, wild)
 
 
 def test_stage_matches_its_substages(radiogenomic: Radiogenomic, truth: Truth) -> None:

@@ -56,6 +56,9 @@ class Truth:
         self.series = pd.concat([remote, mine], ignore_index=True)
         simple = pd.read_csv(data / "lung_mutations_by_gene.csv")
         maf = pd.read_csv(data / "tcga_luad_6patients.maf", sep="\t", comment="#", low_memory=False)
+        self.panel = set(simple.gene)
+        self.panel_participants = set(simple.patient)
+        self.exome_participants = set(maf.Tumor_Sample_Barcode.str[:12])
         self.mutations = pd.concat(
             [
                 simple.rename(
@@ -91,6 +94,11 @@ class Truth:
 
     def sequenced(self) -> set[str]:
         return set(self.mutations.participant)
+
+    def profiled(self, gene: str) -> set[str]:
+        """Who could show a mutation in ``gene``: every MAF (whole-exome) participant, and the mutation
+        table's participants when its gene panel includes ``gene``."""
+        return self.exome_participants | (self.panel_participants if gene in self.panel else set())
 
     def mutation_count(self, participant: str) -> int:
         rows = self.mutations[self.mutations.participant == participant]

@@ -69,7 +69,8 @@ class CohortQueryBody(BaseModel):
     patient_id: list[str] | None = None
     mutated: list[str | GeneBody] | None = Field(default=None, description="genes that must be mutated")
     not_mutated: list[str] | None = Field(
-        default=None, description="genes that must be wild type (patient sequenced, no such mutation)"
+        default=None,
+        description="genes that must be wild type (patient profiled for the gene, no such mutation)",
     )
     min_mutations: int | None = Field(default=None, ge=0)
     max_mutations: int | None = Field(default=None, ge=0)

@@ -73,7 +73,9 @@ MutatedOpt = Annotated[
 ]
 WildOpt = Annotated[
     list[str] | None,
-    typer.Option("--not-mutated", help="Gene the patient is wild type for (sequenced, no such mutation)."),
+    typer.Option(
+        "--not-mutated", help="Gene the patient is wild type for (profiled for it, no such mutation)."
+    ),
 ]
 MinMutOpt = Annotated[
     int | None, typer.Option("--min-mutations", min=0, help="At least this many mutations.")

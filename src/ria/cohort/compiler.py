@@ -25,11 +25,12 @@ from sqlalchemy import (
     case,
     func,
     not_,
+    or_,
     select,
     true,
 )
 
-from ria.catalog.schema import clinical, collection, label, label_field, mutation, patient
+from ria.catalog.schema import clinical, collection, genomic_source, label, label_field, mutation, patient
 from ria.catalog.search import SeriesFilter
 from ria.cohort.model import CohortQuery, FieldCondition, GeneCondition
 from ria.errors import InvalidParameterError
@@ -40,6 +41,7 @@ __all__ = [
     "label_types",
     "merged_clinical",
     "mutation_counts",
+    "profiled_participants",
     "resolve_collections",
 ]
 
@@ -99,6 +101,23 @@ def gene_participants(gene: GeneCondition) -> Select[Any]:
     return query
 
 
+def profiled_participants(gene: str) -> Select[Any]:
+    """Participants whose data could show a mutation in ``gene``: who was *profiled* for it.
+
+    A MAF is whole-exome: everyone in one is profiled for every gene. A mutation table
+    lists only its own panel (the shared lung table: 62 genes), so its participants count as
+    profiled for a gene only if that table mentions the gene at all. Without this, "EGFR
+    wild type" would claim every patient of a panel that never looked at EGFR.
+    """
+    symbols = sorted({gene, gene.upper()})
+    panels = select(mutation.c.source_id).where(mutation.c.hugo_symbol.in_(symbols))
+    return (
+        select(mutation.c.participant)
+        .join(genomic_source, genomic_source.c.id == mutation.c.source_id)
+        .where(or_(genomic_source.c.kind == "maf", mutation.c.source_id.in_(panels)))
+    )
+
+
 def _compare(column: Any, condition: FieldCondition, kind: str) -> ColumnElement[bool]:
     op, value = condition.op, condition.value
     if kind == "text":
@@ -132,8 +151,6 @@ def _age_condition(column: Any, condition: FieldCondition) -> ColumnElement[bool
     if op == "exists":
         return column.is_not(None)  # type: ignore[no-any-return]
     if op == "in":
-        from sqlalchemy import or_
-
         return or_(
             *(_age_condition(column, FieldCondition(condition.field, "eq", v)) for v in condition.value)
         )
@@ -229,7 +246,7 @@ def compile_query(engine: Engine, query: CohortQuery) -> SeriesFilter:
         if gene.mutated:
             conditions.append(patient.c.patient_id.in_(carriers))
         else:
-            sequenced = select(mutation.c.participant)
+            sequenced = profiled_participants(gene.gene)
             conditions.append(
                 and_(patient.c.patient_id.in_(sequenced), not_(patient.c.patient_id.in_(carriers)))
             )

@@ -10,7 +10,8 @@ barcode and joined to imaging through the PatientID:
 
 * **genes** — :class:`GeneCondition`: "has a mutation in KRAS" (by default only
   protein-altering classes count, as in maftools and cBioPortal), or its negation
-  "sequenced, and no such mutation" (wild type);
+  "profiled for the gene, and no such mutation" (wild type: whole-exome MAFs profile every
+  gene, a mutation table only the genes it lists);
 * **clinical** — :class:`FieldCondition` on the merged clinical record
   (:data:`CLINICAL_FIELDS`);
 * **labels** — :class:`FieldCondition` on any imported label column (IDH status,
@@ -104,7 +105,7 @@ def normalise_stage(value: object, where: str = "stage") -> str:
 
 @dataclass(frozen=True)
 class GeneCondition:
-    """A gene mutated (``mutated=True``) or wild type (sequenced, no qualifying mutation).
+    """A gene mutated (``mutated=True``) or wild type (profiled for it, no qualifying mutation).
 
     ``classes`` are the MAF Variant_Classification values that count; the default is
     :data:`NON_SILENT_CLASSES`, and ``("any",)`` counts every recorded variant.

@@ -22,7 +22,13 @@ from sqlalchemy import distinct, func, select
 
 from ria.catalog.schema import collection, genomic_source, label, mutation, patient, series
 from ria.catalog.search import SeriesFilter, SeriesRow, apply_filter, joined_series
-from ria.cohort.compiler import compile_query, gene_participants, merged_clinical, mutation_counts
+from ria.cohort.compiler import (
+    compile_query,
+    gene_participants,
+    merged_clinical,
+    mutation_counts,
+    profiled_participants,
+)
 from ria.cohort.model import CohortQuery, GeneCondition
 from ria.errors import ConfigurationError
 
@@ -252,6 +258,15 @@ class Cohort:
                     counts.c.participant.in_(chunk)
                 )
                 found.update({pid: int(n) for pid, n in conn.execute(query)})
+        return found
+
+    def profiled(self, ids: Sequence[str], gene: str) -> set[str]:
+        """Of ``ids``, the participants profiled for ``gene`` (see :func:`profiled_participants`)."""
+        found: set[str] = set()
+        with self.archive.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                query = profiled_participants(gene).where(mutation.c.participant.in_(chunk)).distinct()
+                found.update(conn.execute(query).scalars())
         return found
 
     def carriers(self, ids: Sequence[str], gene: GeneCondition) -> set[str]:

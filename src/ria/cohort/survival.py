@@ -157,7 +157,7 @@ def _groups_of(cohort: Cohort, kind: str, name: str, patients: Sequence[PatientS
     if kind == "mutated":
         gene = GeneCondition(name)
         carriers = cohort.carriers(ids, gene)
-        sequenced = cohort.mutation_counts(ids)
+        sequenced = cohort.profiled(ids, gene.gene)
         return {
             pid: (f"{gene.gene} mutated" if pid in carriers else f"{gene.gene} wild type")
             for pid in ids
