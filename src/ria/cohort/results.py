@@ -130,9 +130,9 @@ class Citation:
         lines = ["Data citation:"]
         for c in self.collections:
             doi = f"https://doi.org/{c.doi}" if c.doi and not c.doi.startswith("http") else c.doi
-            what = f"{c.name}" + (f" ({c.description})" if c.description else "")
+            what = f"{c.name}" + (f" ({_short(c.description)})" if c.description else "")
             lines.append(
-                f"- {what}: {c.patients} patients, {c.series} series. "
+                f"- {what}: {_count(c.patients, 'patient')}, {_count(c.series, 'series')}. "
                 + (f"Cite {doi}. " if doi else "No DOI is recorded for this collection. ")
                 + (f"Licence: {c.license_name}" if c.license_name else "No licence is recorded")
                 + (f" ({c.license_uri})." if c.license_uri else ".")
@@ -152,6 +152,18 @@ class Citation:
             "genomic_sources": list(self.genomic_sources),
             "text": self.text,
         }
+
+
+def _short(description: str) -> str:
+    """A collection description cut to its name-like head ("Lung adenocarcinoma"), for one-line citations."""
+    head = description.strip().splitlines()[0] if description.strip() else ""
+    for stop in (": ", " (", ". "):
+        head = head.split(stop, 1)[0]
+    return head[:80]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 or noun.endswith("s") else f"{n} {noun}s"
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
