@@ -71,3 +71,11 @@ def test_uid_root_setting_and_private_folder(tmp_path: Path) -> None:
     )
     assert settings.uid_root == "1.2.826.0.1.3680043.10.999"
     assert settings.private_dir == tmp_path / "private"
+
+
+def test_remote_root_setting(tmp_path: Path) -> None:
+    assert Settings.from_env({}).remote_root is None
+    assert Settings.from_env({"RIA_REMOTE_ROOT": str(tmp_path)}).remote_root == tmp_path
+    assert Settings.from_env({"RIA_REMOTE_ROOT": "~/mirror"}).remote_root == Path("~/mirror").expanduser()
+    given = Settings.from_env({"RIA_REMOTE_ROOT": "/from/env"}, remote_root=tmp_path / "cli")
+    assert given.remote_root == tmp_path / "cli"

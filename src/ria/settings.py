@@ -38,6 +38,10 @@ class Settings:
             ``None`` reopens an existing archive with the kind it was created with.
         uid_root: root under which de-identification issues new UIDs (``2.25``: UUID-derived,
             needs no registration; an organisation's registered root otherwise).
+        remote_root: a mounted mirror of the object stores remote series live in (s3fs, rclone or
+            NFS mount, or a folder ``s5cmd sync`` filled): ``s3://bucket/prefix/*`` is read from
+            ``<remote_root>/bucket/prefix/``. With it, downloading a remote series fetches it into
+            the archive first; ``None`` means remote series are metadata only.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -47,9 +51,12 @@ class Settings:
     fsync: bool = True
     blob_store: str | None = None
     uid_root: str = "2.25"
+    remote_root: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        if self.remote_root is not None:
+            object.__setattr__(self, "remote_root", Path(self.remote_root).expanduser())
         if self.workers < 1:
             raise ConfigurationError(f"workers must be at least 1, got {self.workers}")
         if self.batch_size < 1:
@@ -93,7 +100,7 @@ class Settings:
 
         Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,
         ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``), ``RIA_BLOB_STORE`` (``pack``/``files``),
-        ``RIA_UID_ROOT`` (de-identification's UID root).
+        ``RIA_UID_ROOT`` (de-identification's UID root), ``RIA_REMOTE_ROOT`` (mirror of remote series).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -111,6 +118,8 @@ class Settings:
             values["blob_store"] = env["RIA_BLOB_STORE"].strip().lower()
         if env.get("RIA_UID_ROOT"):
             values["uid_root"] = env["RIA_UID_ROOT"].strip()
+        if env.get("RIA_REMOTE_ROOT"):
+            values["remote_root"] = Path(env["RIA_REMOTE_ROOT"])
         if env.get("RIA_FSYNC"):
             values["fsync"] = env["RIA_FSYNC"].strip().lower() not in {"0", "false", "no", "off"}
         values.update({k: v for k, v in overrides.items() if v is not None})

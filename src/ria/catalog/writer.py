@@ -33,7 +33,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
@@ -304,12 +304,15 @@ class CatalogWriter:
             total[0] += 1
             total[1] += record.blob.size
         conn.execute(insert(instance), rows)
+        # A remote series keeps the index's counts until it is made local (ria.catalog.remote), which
+        # recounts its rows. The update still runs (and locks the row) so that recount waits for it.
+        remote = series.c.is_remote.is_(True)
         conn.execute(
             update(series)
             .where(series.c.id == bindparam("pk"))
             .values(
-                image_count=series.c.image_count + bindparam("n"),
-                file_size=series.c.file_size + bindparam("bytes"),
+                image_count=case((remote, series.c.image_count), else_=series.c.image_count + bindparam("n")),
+                file_size=case((remote, series.c.file_size), else_=series.c.file_size + bindparam("bytes")),
                 updated_at=now,
             ),
             [{"pk": pk, "n": n, "bytes": size} for pk, (n, size) in totals.items()],

@@ -19,7 +19,8 @@ from ria.cli.genomics import genomics_app
 from ria.cli.idc import import_idc_command
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
-from ria.cli.options import DatabaseUrl, DataDir, Host, Port, build_settings
+from ria.cli.options import DatabaseUrl, DataDir, Host, Port, RemoteRoot, build_settings
+from ria.cli.remote import fetch_remote_command
 from ria.cli.review import review_app
 from ria.errors import InvalidParameterError, RiaError
 
@@ -37,6 +38,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(genomics_app, name="genomics")
 app.command("dicom-listen")(dicom_listen)
 app.command("import-idc")(import_idc_command)
+app.command("fetch-remote")(fetch_remote_command)
 app.command("cohort")(cohort_command)
 app.command("survival")(survival_command)
 app.command("linkage")(linkage_command)
@@ -175,10 +177,11 @@ def serve(
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    remote_root: RemoteRoot = None,
 ) -> None:
     """Serve the HTTP API (TCIA-compatible routes, DICOMweb, Ria's API, OpenAPI docs at /api/v1/docs),
     and with --dicom-port the DICOM node too."""
-    settings = build_settings(data_dir, database_url)
+    settings = build_settings(data_dir, database_url, remote_root=remote_root)
     with Archive(settings) as archive:
         if dicom_port is None:
             _serve(archive, host, port)

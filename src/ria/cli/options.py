@@ -24,6 +24,16 @@ DatabaseUrl = Annotated[
         show_default=False,
     ),
 ]
+RemoteRoot = Annotated[
+    Path | None,
+    typer.Option(
+        "--remote-root",
+        envvar="RIA_REMOTE_ROOT",
+        help="Mirror of the object store remote series live in: s3://bucket/prefix/* is read from "
+        "REMOTE_ROOT/bucket/prefix/, and a download of a remote series fetches it from there.",
+        show_default=False,
+    ),
+]
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")]
 

@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from ria.catalog.schema import instance, series, study
 from ria.dicom.streams import PlainStream
-from ria.errors import ConflictError, InvalidParameterError, NotAcceptableError, NotFoundError
+from ria.errors import InvalidParameterError, NotAcceptableError, NotFoundError
+from ria.remote import fetch_for_retrieve, first_remote, remote_refusal
 
 if TYPE_CHECKING:
     from ria.archive import Archive
@@ -102,6 +103,9 @@ def select_instances(
         statement = statement.where(series.c.series_instance_uid == series_uid)
     if sop_uid is not None:
         statement = statement.where(instance.c.sop_instance_uid == sop_uid)
+    # Instances of a remote series being fetched are not served until the whole series is local.
+    statement = statement.where(series.c.is_remote.is_(False))
+    fetch_for_retrieve(archive, study_uid, series_uid)
     with archive.engine.connect() as conn:
         rows = [StoredInstance(*row) for row in conn.execute(statement)]
     if not rows:
@@ -113,28 +117,11 @@ def select_instances(
 
 def _raise_if_remote(archive: Archive, study_uid: str, series_uid: str | None) -> None:
     """A path naming only remote (metadata-only) series gets a 409 saying where the images are, not a 404."""
-    statement = (
-        select(series.c.series_instance_uid, series.c.source_url)
-        .join(study, series.c.study_pk == study.c.id)
-        .where(study.c.study_instance_uid == study_uid, series.c.is_remote.is_(True))
-        .order_by(series.c.series_instance_uid)
-    )
-    if series_uid is not None:
-        statement = statement.where(series.c.series_instance_uid == series_uid)
-    with archive.engine.connect() as conn:
-        remote = conn.execute(statement.limit(1)).first()
+    remote = first_remote(archive, study_uid, series_uid)
     if remote is None:
         return
-    where = remote.source_url or "its source archive"
-    what = (
-        f"series {remote.series_instance_uid} is"
-        if series_uid
-        else f"study {study_uid} has only series that are"
-    )
-    raise ConflictError(
-        f"{what} remote: this archive holds its metadata only; retrieve it from {where}",
-        source_url=remote.source_url,
-    )
+    subject = None if series_uid else f"study {study_uid} has only series that are"
+    raise remote_refusal(archive.settings, remote, verb="retrieve", subject=subject)
 
 
 def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None]:

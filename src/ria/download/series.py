@@ -19,7 +19,8 @@ from ria.archive import Archive
 from ria.catalog.queries import CollectionInfo
 from ria.catalog.search import InstanceRow, SeriesFilter, SeriesRow
 from ria.download.zipstream import Md5Manifest, ZipMember, iter_zip
-from ria.errors import ConflictError, NotFoundError
+from ria.errors import NotFoundError
+from ria.remote import fetch_for_download
 from ria.storage.base import iter_range
 
 __all__ = [
@@ -126,20 +127,20 @@ def series_zip(
     include_license: bool = True,
     include_md5: bool = False,
 ) -> SeriesZip:
-    """Prepare a series download; raises before any byte is sent if it cannot be served."""
+    """Prepare a series download; raises before any byte is sent if it cannot be served.
+
+    A remote series is fetched from the mirror first when one is configured (:mod:`ria.remote`).
+    """
     rows = archive.catalog.series(SeriesFilter(series_instance_uid=series_instance_uid))
     if not rows:
         raise NotFoundError(
             f"no series with SeriesInstanceUID {series_instance_uid}", parameter="SeriesInstanceUID"
         )
     series = rows[0]
+    # A remote series is fetched from the mirror first (RIA_REMOTE_ROOT), or refused with a 409 saying how.
     if series.is_remote:
-        where = series.source_url or "its source archive"
-        raise ConflictError(
-            f"series {series_instance_uid} is remote: this archive holds its metadata only; "
-            f"download it from {where}",
-            source_url=series.source_url,
-        )
+        fetch_for_download(archive, series_instance_uid)
+        series = archive.catalog.series(SeriesFilter(series_instance_uid=series_instance_uid))[0]
     instances = archive.catalog.instances(series_instance_uid)
     names = tcia_new_file_names(instances) if new_file_names else sequential_names(len(instances))
     info = archive.catalog.collection(series.collection)
