@@ -68,3 +68,34 @@ def test_usage_errors(settings: Settings, mirror: Path, mirrored: dict[str, list
     assert unknown.returncode == 1 and "1.2.3: not in the catalogue" in unknown.stdout
     no_collection = ria("fetch-remote", "-c", "NOPE", "--remote-root", str(mirror), *db_args(settings))
     assert no_collection.returncode == 1 and "NOPE" in no_collection.stderr
+
+
+def test_two_processes_fetching_one_series_both_succeed(
+    archive: Archive,
+    settings: Settings,
+    mirror: Path,
+    chosen: list[Chosen],
+    mirrored: dict[str, list[Written]],
+) -> None:
+    target = chosen[0]
+    args = [
+        *RIA,
+        "fetch-remote",
+        target.series_uid,
+        "--remote-root",
+        str(mirror),
+        "--json",
+        *db_args(settings),
+    ]
+    running = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in running]
+    assert [process.returncode for process in running] == [0, 0], [err for _, err in outputs]
+    bodies = [json.loads(out) for out, _ in outputs]
+    ingested = [r["ingested"] for body in bodies for r in body["fetched"]]
+    # Every file ingested exactly once over both processes; the other saw duplicates or a local series.
+    assert sum(ingested) == len(mirrored[target.series_uid])
+    row = archive.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0]
+    assert (row.is_remote, row.image_count) == (False, len(mirrored[target.series_uid]))
+    assert archive.check(verify_hashes=True).consistent

@@ -71,6 +71,20 @@ def test_wado_rs_retrieve_fetches_the_series(
     assert not fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0].is_remote
 
 
+def test_study_level_retrieve_fetches_what_the_mirror_holds(
+    client: httpx.Client, fetcher: Archive, chosen: list[Chosen], mirrored: dict[str, list[Written]]
+) -> None:
+    target = chosen[0]
+    answer = client.get(
+        f"/dicomweb/studies/{target.study_uid}",
+        headers={"Accept": 'multipart/related; type="application/dicom"'},
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    for written in mirrored[target.series_uid]:
+        assert written.path.read_bytes() in answer.content
+    assert not fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0].is_remote
+
+
 def test_a_remote_series_the_mirror_lacks_gets_409_naming_the_mirror(
     client: httpx.Client, fetcher: Archive, mirrored: dict[str, list[Written]]
 ) -> None:
