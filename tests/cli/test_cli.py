@@ -134,17 +134,82 @@ def test_check_finds_a_missing_file_in_the_files_store(tmp_path: Path, corpus: C
 
 
 def test_demo_builds_the_sample_archive_idempotently(tmp_path: Path) -> None:
-    expected = read_corpus(write_demo_corpus(tmp_path / "expected").root)
+    """The demo files the sample images, the whole real TCGA catalogue and the packaged lung tables."""
+    import csv
+    import gzip
+    from importlib.resources import files
+
+    import duckdb
+    import idc_index_data
+
+    corpus = write_demo_corpus(tmp_path / "expected")
+    expected = read_corpus(corpus.root)
+    index = {
+        name: (int(series), int(instances))
+        for name, series, instances in duckdb.sql(
+            "select upper(replace(collection_id, '_', '-')), count(*), sum(instanceCount) "
+            f"from '{idc_index_data.IDC_INDEX_PARQUET_FILEPATH}' where collection_id like 'tcga_%' group by 1"
+        ).fetchall()
+    }
     data = tmp_path / "demo-data"
     first = ria("demo", "--no-serve", "--data-dir", str(data))
     assert first.returncode == 0, first.stderr
-    rows = json.loads(ria("collections", "list", "--json", "--data-dir", str(data)).stdout)
-    assert {r["name"] for r in rows} == {"TCGA-LUAD", "TCGA-BRCA"}
-    assert sum(r["instances"] for r in rows) == len(expected.sop_uids)
-    assert sum(r["patients"] for r in rows) == len(expected.patients)
-    assert {m for r in rows for m in r["modalities"]} == {"CT", "MR"}
+    rows = {
+        r["name"]: r for r in json.loads(ria("collections", "list", "--json", "--data-dir", str(data)).stdout)
+    }
+    assert set(rows) == set(index) and {"TCGA-LUAD", "TCGA-BRCA"} <= set(rows)
+    local = dict.fromkeys(rows, 0)
+    local.update({name: len(list(folder.rglob("*.dcm"))) for name, folder in corpus.folders.items()})
+    assert sum(local.values()) == len(expected.sop_uids)
+    for name, (_series, instances) in index.items():
+        assert rows[name]["instances"] == instances + local[name], name
+    packaged = files("ria.sample") / "data" / "tcga_lung_mutations_by_gene.csv.gz"
+    with gzip.open(str(packaged), "rt") as handle:
+        mutations = list(csv.DictReader(handle))
+    sources = json.loads(ria("genomics", "sources", "--json", "--data-dir", str(data)).stdout)
+    assert (sources[0]["name"], sources[0]["rows_stored"]) == (
+        "tcga_lung_mutations_by_gene.csv.gz",
+        len(mutations),
+    )
+    protein_altering = {
+        "Missense_Mutation",
+        "Nonsense_Mutation",
+        "Frame_Shift_Del",
+        "Frame_Shift_Ins",
+        "In_Frame_Del",
+        "In_Frame_Ins",
+        "Splice_Site",
+        "Translation_Start_Site",
+        "Nonstop_Mutation",
+    }
+    kras = {
+        m["patient"]
+        for m in mutations
+        if m["gene"] == "KRAS" and m["variant_classification"] in protein_altering
+    }
+    cohort = ria(
+        "cohort",
+        "-c",
+        "TCGA-LUAD",
+        "-m",
+        "CT",
+        "--mutated",
+        "KRAS",
+        "--format",
+        "csv",
+        "--data-dir",
+        str(data),
+    )
+    assert cohort.returncode == 0, cohort.stderr
+    found = {r["PatientID"] for r in csv.DictReader(cohort.stdout.splitlines())}
+    local_luad = {
+        p for p in expected.patients if p.startswith("TCGA-05-")
+    }  # the CT files' real LUAD barcodes
+    assert found <= kras
+    assert local_luad & kras and local_luad & kras <= found
     second = ria("demo", "--no-serve", "--data-dir", str(data))
     assert " 0 ingested" in second.stdout and "0 conflict" in second.stdout
+    assert "0 series added" in second.stdout
 
 
 def test_serve_answers_over_http(tmp_path: Path, corpus: Corpus) -> None:
