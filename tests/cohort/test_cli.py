@@ -110,3 +110,19 @@ def test_bad_usage_is_one_line_and_exit_2(radiogenomic: Radiogenomic, args: list
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_saved_json_query_answers_like_the_options(radiogenomic: Radiogenomic, tmp_path: Path) -> None:
+    """The HTTP body saved to a file runs the same from the shell; --format json echoes nothing else."""
+    saved = tmp_path / "query.json"
+    saved.write_text(json.dumps({"collection": ["TCGA-LUAD"], "modality": ["CT"], "mutated": ["KRAS"]}))
+    by_file = ria("cohort", "--query", str(saved), "--format", "csv", *_args(radiogenomic))
+    by_options = ria("cohort", "-c", "TCGA-LUAD", "-m", "CT", "--mutated", "KRAS", "--format", "csv",
+                     *_args(radiogenomic))  # fmt: skip
+    assert by_file.returncode == 0, by_file.stderr
+    assert by_file.stdout == by_options.stdout and by_file.stdout.count("\n") > 1
+    both = ria("cohort", "--query", str(saved), "-c", "TCGA-LUAD", *_args(radiogenomic))
+    assert both.returncode == 2 and "either --query FILE or filter options" in both.stderr
+    saved.write_text("{not json")
+    broken = ria("cohort", "--query", str(saved), *_args(radiogenomic))
+    assert broken.returncode == 2 and "is not JSON" in broken.stderr

@@ -105,6 +105,17 @@ def test_stage_matches_its_substages(radiogenomic: Radiogenomic, truth: Truth) -
     assert _uids(radiogenomic, query) == expected
 
 
+def test_manufacturer_matches_whatever_the_case(radiogenomic: Radiogenomic, truth: Truth) -> None:
+    rows = truth.series[
+        truth.series.collection.isin(["TCGA-LUAD", "TCGA-LUSC"])
+        & (truth.series.modality == "CT")
+        & (truth.series.manufacturer.str.upper() == "SIEMENS")
+    ]
+    assert len(rows) > 0
+    query = CohortQuery(collection=("TCGA-LUAD", "TCGA-LUSC"), modality=("ct",), manufacturer=("Siemens",))
+    assert _uids(radiogenomic, query) == set(rows.uid)
+
+
 def test_label_numbers_compare_as_numbers(radiogenomic: Radiogenomic, truth: Truth, tcga_data: Path) -> None:
     import pandas as pd
 

@@ -43,13 +43,14 @@ class Truth:
         remote = duckdb.sql(
             f"""select upper(replace(collection_id, '_', '-')) as collection, PatientID as patient_id,
                        SeriesInstanceUID as uid, Modality as modality, BodyPartExamined as body_part,
-                       series_aws_url as url
+                       series_aws_url as url, Manufacturer as manufacturer
                 from '{parquet}' where collection_id in ({wanted})"""
         ).df()
         mine = pd.DataFrame(
             [
                 {"collection": s.collection, "patient_id": s.patient_id, "uid": s.series_instance_uid,
-                 "modality": s.modality, "body_part": None, "url": None}
+                 "modality": s.modality, "body_part": None, "url": None,
+                 "manufacturer": None}
                 for s in local
             ]
         )  # fmt: skip

@@ -96,6 +96,30 @@ LabelOpt = Annotated[
     ),
 ]
 LocalOpt = Annotated[bool, typer.Option("--local-only", help="Leave out metadata-only (remote) series.")]
+QueryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--query",
+        help="The query as JSON, as POST /api/v1/cohorts/query takes it (and --format json echoes it); "
+        "'-' reads stdin. Instead of the filter options.",
+        show_default=False,
+    ),
+]
+
+
+def read_query(path: Path) -> CohortQuery:
+    """A query saved as JSON (the HTTP body), so one query runs the same from the shell and over HTTP."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidParameterError("--query", f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidParameterError(
+            "--query", f"{path} is not JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
+    return CohortQuery.from_json(body)
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -152,6 +176,14 @@ def build_query(
     )
 
 
+def _or_file(query: CohortQuery, path: Path | None) -> CohortQuery:
+    if path is None:
+        return query
+    if query != CohortQuery():
+        raise InvalidParameterError("--query", "give either --query FILE or filter options, not both")
+    return read_query(path)
+
+
 def _write(lines: Iterable[str], output: Path | None) -> None:
     if output is None:
         for line in lines:
@@ -190,6 +222,7 @@ def cohort_command(
     clinical: ClinicalOpt = None,
     label: LabelOpt = None,
     local_only: LocalOpt = False,
+    query_file: QueryOpt = None,
     view: Annotated[View, typer.Option("--view", help="What to print.")] = View.SERIES,
     fmt: Annotated[
         Format,
@@ -206,6 +239,7 @@ def cohort_command(
         collection, modality, body_part, manufacturer, description, patient, date_from, date_to,
         mutated, not_mutated, min_mutations, max_mutations, clinical, label, local_only,
     )  # fmt: skip
+    query = _or_file(query, query_file)
     if fmt in (Format.TCIA, Format.S5CMD) and view is not View.MANIFEST:
         raise InvalidParameterError("--format", f"--format {fmt.value} goes with --view manifest")
     with Archive(build_settings(data_dir, database_url)) as archive:
@@ -282,6 +316,7 @@ def survival_command(
     clinical: ClinicalOpt = None,
     label: LabelOpt = None,
     local_only: LocalOpt = False,
+    query_file: QueryOpt = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -295,6 +330,7 @@ def survival_command(
         collection, modality, body_part, manufacturer, description, patient, date_from, date_to,
         mutated, not_mutated, min_mutations, max_mutations, clinical, label, local_only,
     )  # fmt: skip
+    query = _or_file(query, query_file)
     with Archive(build_settings(data_dir, database_url)) as archive:
         result = kaplan_meier(Cohort(archive, query), split_by)
     table = Table("group", "patients", "events", "median survival (days)")

@@ -30,7 +30,16 @@ from sqlalchemy import (
     true,
 )
 
-from ria.catalog.schema import clinical, collection, genomic_source, label, label_field, mutation, patient
+from ria.catalog.schema import (
+    clinical,
+    collection,
+    genomic_source,
+    label,
+    label_field,
+    mutation,
+    patient,
+    series,
+)
 from ria.catalog.search import SeriesFilter
 from ria.cohort.model import CohortQuery, FieldCondition, GeneCondition
 from ria.errors import InvalidParameterError
@@ -43,6 +52,7 @@ __all__ = [
     "mutation_counts",
     "profiled_participants",
     "resolve_collections",
+    "resolve_manufacturers",
 ]
 
 _YEAR = 365.25
@@ -238,6 +248,21 @@ def resolve_collections(engine: Engine, names: Sequence[str]) -> tuple[str, ...]
     return tuple(dict.fromkeys(known.get(name.lower(), name) for name in names))
 
 
+def resolve_manufacturers(engine: Engine, names: Sequence[str]) -> tuple[str, ...]:
+    """Manufacturer names as the catalogue spells them ("Siemens" finds "SIEMENS"), any case.
+
+    Scanners write their own capitalisation and users cannot guess it; matching stays an
+    exact ``IN`` on the stored spellings, so the series query itself is unchanged.
+    """
+    if not names:
+        return ()
+    wanted = {name.lower() for name in names}
+    query = select(series.c.manufacturer).where(func.lower(series.c.manufacturer).in_(wanted)).distinct()
+    with engine.connect() as conn:
+        stored = sorted(conn.execute(query).scalars())
+    return tuple(stored) or tuple(names)
+
+
 def compile_query(engine: Engine, query: CohortQuery) -> SeriesFilter:
     """The series filter selecting exactly the cohort's series."""
     conditions: list[ColumnElement[bool]] = []
@@ -269,7 +294,7 @@ def compile_query(engine: Engine, query: CohortQuery) -> SeriesFilter:
         patient_id=match(query.patient_id),
         modality=match(tuple(m.upper() for m in query.modality)),
         body_part_examined=match(tuple(b.upper() for b in query.body_part)),
-        manufacturer=match(query.manufacturer),
+        manufacturer=match(resolve_manufacturers(engine, query.manufacturer)),
         description_contains=query.series_description,
         study_date_from=query.study_date_from,
         study_date_to=query.study_date_to,
