@@ -34,10 +34,15 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "access_grant",
+    "api_token",
+    "app_user",
+    "audit_event",
     "clinical",
     "collection",
     "genomic_source",
     "instance",
+    "iss_member",
     "label",
     "label_field",
     "metadata",
@@ -47,7 +52,9 @@ __all__ = [
     "series",
     "shared_cart",
     "shared_cart_series",
+    "site",
     "study",
+    "user_site",
 ]
 
 NAMING = {
@@ -72,6 +79,15 @@ collection = Table(
     Column("license_uri", String(512)),
     Column("deid_profile", String(256)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Governance (issue 5): who may see the collection, and its ISS group's publication embargo.
+    Column("cancer_type", String(256)),
+    Column("access_level", String(16), nullable=False, server_default="public"),
+    Column("restricted_until_embargo_end", Boolean, nullable=False, server_default=false()),
+    Column("embargo_threshold", Integer, nullable=False, server_default="100"),
+    Column("embargo_window_days", Integer, nullable=False, server_default="365"),
+    Column("hundredth_case_at", DateTime(timezone=True)),
+    Column("embargo_ends_at", DateTime(timezone=True)),
+    Column("embargo_set_by_curator", Boolean, nullable=False, server_default=false()),
 )
 
 patient = Table(
@@ -85,7 +101,10 @@ patient = Table(
     Column("patient_birth_date", Date),
     Column("ethnic_group", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The Imaging Source Site that contributed the patient: a TCGA barcode's tissue source site code.
+    Column("site_code", String(16)),
     UniqueConstraint("collection_id", "patient_id"),
+    Index("ix_patient_collection_id_site_code", "collection_id", "site_code"),
 )
 
 study = Table(
@@ -282,4 +301,85 @@ label = Table(
     Column("value_text", String(1024)),
     Column("value_number", Float),
     Index("ix_label_name_participant", "name", "participant"),
+)
+
+
+# --- Governance: sites, users, grants, tokens, audit (issue 5) ---------------------------------------
+# A collection's ISS group is the sites that contributed its patients (``patient.site_code``, from the
+# TCGA barcode) plus any named in ``iss_member``; users belong to sites. Restricted and limited
+# collections are visible to the ISS group and to users with an unrevoked grant.
+
+site = Table(
+    "site",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(256)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+iss_member = Table(
+    "iss_member",
+    metadata,
+    Column("site_pk", Integer, ForeignKey("site.id"), primary_key=True),
+    Column("collection_pk", Integer, ForeignKey("collection.id"), primary_key=True),
+)
+
+# "user" is a reserved word in PostgreSQL.
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256)),
+    Column("is_admin", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+user_site = Table(
+    "user_site",
+    metadata,
+    Column("user_pk", Integer, ForeignKey("app_user.id"), primary_key=True),
+    Column("site_pk", Integer, ForeignKey("site.id"), primary_key=True),
+)
+
+access_grant = Table(
+    "access_grant",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_pk", Integer, ForeignKey("app_user.id"), nullable=False, index=True),
+    Column("collection_pk", Integer, ForeignKey("collection.id"), nullable=False),
+    Column("granted_by", String(64), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Only SHA-256 digests of tokens are stored: a stolen catalogue yields no usable token.
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_pk", Integer, ForeignKey("app_user.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("parent_pk", Integer, ForeignKey("api_token.id")),
+)
+
+# Who changed what governance setting, when and why (append-only).
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("reason", Text),
+    Column("details", Text),
 )
