@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, func, select, update
 
+from ria.catalog.accrual import refresh_embargo_of_series
 from ria.catalog.schema import collection, instance, patient, series, study
 
 __all__ = ["SeriesOrigin", "promote_to_local", "remote_series", "series_origin"]
@@ -107,5 +108,7 @@ def promote_to_local(engine: Engine, series_instance_uid: str, now: dt.datetime)
             .where(series.c.series_instance_uid == series_instance_uid, series.c.is_remote.is_(True))
             .values(is_remote=False, image_count=counted, file_size=summed, updated_at=now)
         )
+        # Now held locally, the series may accrue its patient (and bring the collection to its embargo).
+        refresh_embargo_of_series(conn, series_instance_uid)
         row = conn.execute(_origin_query().where(series.c.series_instance_uid == series_instance_uid)).first()
     return None if row is None else SeriesOrigin(*row)

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ria.catalog.accrual import refresh_embargo, site_code_of
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
 from ria.catalog.schema import collection, instance, patient, quarantine, series, study
 from ria.dicom.header import InstanceHeader
@@ -210,6 +211,8 @@ class CatalogWriter:
             if collection_pk is None:
                 collection_pk = self._ensure_collection(conn, collection_name, now)
             self._insert(conn, collection_pk, accepted, patients, studies, series_known, now)
+            # Same transaction as the rows: the 100th case and the embargo it starts commit together.
+            refresh_embargo(conn, collection_pk)
         if holding:
             conn.execute(insert(quarantine), [_held_row(collection_name, r, now) for r in holding])
         if releasing is not None:
@@ -485,6 +488,7 @@ def _patient_row(collection_pk: int, h: InstanceHeader, now: dt.datetime) -> dic
     return {
         "collection_id": collection_pk,
         "patient_id": h.patient_id,
+        "site_code": site_code_of(h.patient_id),
         "patient_name": h.patient_name,
         "patient_sex": h.patient_sex,
         "patient_birth_date": h.patient_birth_date,

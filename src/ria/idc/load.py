@@ -37,6 +37,7 @@ from sqlalchemy import Column, Connection, Engine, and_, bindparam, insert, sele
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ria.archive import Archive
+from ria.catalog.accrual import site_code_of
 from ria.catalog.database import refresh_statistics
 from ria.catalog.schema import collection, patient, series, study
 from ria.errors import ConflictError
@@ -420,6 +421,7 @@ def _patients(
                 {
                     "collection_id": state.pk,
                     "patient_id": _clip(pid, patient.c.patient_id),
+                    "site_code": site_code_of(pid),
                     "patient_sex": sex[pid],
                     "created_at": now,
                 }
