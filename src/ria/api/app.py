@@ -9,6 +9,7 @@ from ria.api import carts, cohorts, collections, health
 from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
+from ria.api.governance_routes import router as governance_router
 from ria.api.tcia import cart_routes, describe_routes, search_routes
 from ria.api.tcia.dialect import V1, V4
 from ria.api.tcia.download_routes import build_download_router
@@ -39,6 +40,7 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(cart_routes.router)
     app.include_router(carts.router)
     app.include_router(cohorts.router)
+    app.include_router(governance_router)
     app.include_router(build_dicomweb_router(per_collection=False))
     app.include_router(build_dicomweb_router(per_collection=True))
     app.include_router(build_rendered_router(per_collection=False))

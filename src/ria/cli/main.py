@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 
 from ria.archive import Archive
+from ria.cli.cite import cite_command
 from ria.cli.cohort import cohort_command, linkage_command, survival_command
+from ria.cli.collections import (
+    accrual_command,
+    collections_audit,
+    collections_set,
+    collections_show,
+    seed_tcga_command,
+)
 from ria.cli.dicom import dicom_listen
 from ria.cli.genomics import genomics_app
 from ria.cli.idc import import_idc_command
@@ -42,6 +50,12 @@ app.command("fetch-remote")(fetch_remote_command)
 app.command("cohort")(cohort_command)
 app.command("survival")(survival_command)
 app.command("linkage")(linkage_command)
+app.command("accrual")(accrual_command)
+app.command("cite")(cite_command)
+collections_app.command("set")(collections_set)
+collections_app.command("show")(collections_show)
+collections_app.command("audit")(collections_audit)
+collections_app.command("seed-tcga")(seed_tcga_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -255,70 +269,6 @@ def _load_demo_radiogenomics(archive: Archive) -> None:
         with as_file(files("ria.sample") / "data" / name) as path:
             out.print(import_file(archive, path).summary(), highlight=False)
     out.print("try: ria cohort --collection TCGA-LUAD --modality CT --mutated KRAS", highlight=False)
-
-
-@collections_app.command("set")
-def collections_set(
-    name: Annotated[str, typer.Argument(help="Collection name (created if it does not exist).")],
-    deidentify: Annotated[
-        str | None,
-        typer.Option(
-            "--deidentify",
-            help="Profile every ingest into NAME must apply (e.g. tcia); 'none' lifts the rule.",
-            show_default=False,
-        ),
-    ] = None,
-    id_map: Annotated[
-        str | None,
-        typer.Option(
-            "--id-map",
-            help="CSV (source_patient_id,target_patient_id) kept privately for network uploads "
-            "(STOW-RS, C-STORE) into NAME; 'none' removes it.",
-            show_default=False,
-        ),
-    ] = None,
-    pixel_rules: Annotated[
-        str | None,
-        typer.Option(
-            "--pixel-rules",
-            help="JSON rules blanking known burned-in text regions per device model, applied by every "
-            "de-identifying ingest into NAME; 'none' removes them.",
-            show_default=False,
-        ),
-    ] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Set a collection's rules: de-identification required on the way in, the ID map network
-    uploads use, and pixel rules."""
-    if deidentify is None and id_map is None and pixel_rules is None:
-        raise InvalidParameterError(
-            "--deidentify",
-            "nothing to set: give --deidentify PROFILE, --id-map FILE or --pixel-rules FILE (or none)",
-        )
-    from ria.ingestion.pipeline import validate_collection_name
-
-    validate_collection_name(name)
-    with Archive(build_settings(data_dir, database_url)) as archive:
-        if deidentify is not None:
-            archive.require_deidentification(
-                name, None if deidentify.strip().lower() == "none" else deidentify
-            )
-        mapped = None
-        if id_map is not None:
-            mapped = archive.store_id_map(name, None if id_map.strip().lower() == "none" else id_map)
-        if pixel_rules is not None:
-            archive.store_pixel_rules(name, None if pixel_rules.strip().lower() == "none" else pixel_rules)
-        required = archive.required_profile(name)
-        stored = archive.stored_id_map(name) is not None
-        rules = archive.stored_pixel_rules(name)
-    out.print(
-        f"{name}: de-identification {'required: ' + required if required else 'not required'}; "
-        f"ID map for network uploads: {'stored' if stored else 'none'}"
-        + (f" ({mapped} patients)" if mapped else "")
-        + f"; pixel rules: {len(rules.rules) if rules else 'none'}",
-        highlight=False,
-    )
 
 
 @collections_app.command("list")
