@@ -25,6 +25,7 @@ __all__ = [
     "RangeNotSatisfiableError",
     "RiaError",
     "StorageError",
+    "UnauthorizedError",
     "UnsupportedMediaTypeError",
 ]
 
@@ -81,6 +82,21 @@ class NotFoundError(RiaError):
 
     http_status = 404
     code = "not_found"
+
+
+class UnauthorizedError(RiaError):
+    """The caller's credentials are missing, unknown, expired or revoked (HTTP 401).
+
+    ``challenge`` is the ``WWW-Authenticate`` value served with it (RFC 6750 §3): a client
+    learns its token died and that it should refresh, instead of silently seeing less.
+    """
+
+    http_status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, challenge: str = 'Bearer realm="ria"', **details: Any) -> None:
+        super().__init__(message, **details)
+        self.challenge = challenge
 
 
 class ForbiddenError(RiaError):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import ria
-from ria.api import carts, cohorts, collections, health
+from ria.api import carts, cohorts, collections, health, identity_routes, oauth
+from ria.api.deps import require_user
 from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
 from ria.api.governance_routes import router as governance_router
 from ria.api.tcia import cart_routes, describe_routes, search_routes
-from ria.api.tcia.dialect import V1, V4
+from ria.api.tcia.dialect import V1, V2, V4
 from ria.api.tcia.download_routes import build_download_router
 from ria.api.tcia.query_routes import build_query_router
 from ria.archive import Archive
@@ -35,6 +36,11 @@ def create_app(archive: Archive) -> FastAPI:
     for dialect in (V1, V4):
         app.include_router(build_query_router(dialect))
         app.include_router(build_download_router(dialect))
+    signed_in = [Depends(require_user)]  # TCIA's v2 is v1 for callers with a bearer token
+    app.include_router(build_query_router(V2), dependencies=signed_in)
+    app.include_router(build_download_router(V2), dependencies=signed_in)
+    app.include_router(oauth.router)
+    app.include_router(identity_routes.router)
     app.include_router(search_routes.router)
     app.include_router(describe_routes.router)
     app.include_router(cart_routes.router)

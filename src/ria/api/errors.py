@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ria.errors import CatalogUnavailableError, InvalidParameterError, RiaError
+from ria.errors import CatalogUnavailableError, InvalidParameterError, RiaError, UnauthorizedError
 
 __all__ = ["install_error_handlers"]
 
@@ -21,7 +21,8 @@ def _ria_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RiaError)
     if exc.http_status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message)
-    return JSONResponse(exc.to_json(), status_code=exc.http_status)
+    headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, UnauthorizedError) else None
+    return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers)
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

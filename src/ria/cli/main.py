@@ -30,6 +30,7 @@ from ria.cli.manifest import manifest_app
 from ria.cli.options import DatabaseUrl, DataDir, Host, Port, RemoteRoot, build_settings
 from ria.cli.remote import fetch_remote_command
 from ria.cli.review import review_app
+from ria.cli.users import users_app
 from ria.errors import InvalidParameterError, RiaError
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(collections_app, name="collections")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(review_app, name="review")
 app.add_typer(genomics_app, name="genomics")
+app.add_typer(users_app, name="users")
 app.command("dicom-listen")(dicom_listen)
 app.command("import-idc")(import_idc_command)
 app.command("fetch-remote")(fetch_remote_command)

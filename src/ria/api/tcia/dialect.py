@@ -15,9 +15,9 @@ from typing import Literal
 
 from ria.errors import InvalidParameterError
 
-__all__ = ["V1", "V4", "Dialect", "parse_date", "pick"]
+__all__ = ["V1", "V2", "V4", "Dialect", "parse_date", "pick"]
 
-Version = Literal["v1", "v4"]
+Version = Literal["v1", "v2", "v4"]
 
 
 def _java_timestamp(value: dt.datetime) -> str:
@@ -50,6 +50,8 @@ class Dialect:
 
 
 V1 = Dialect("v1", strict_parameters=False)
+V2 = Dialect("v2", strict_parameters=False)
+"""v1 behind a bearer token: the app mounts its routers with a dependency that refuses anonymous callers."""
 V4 = Dialect("v4", strict_parameters=True)
 
 
