@@ -74,6 +74,7 @@ from common import ria_source_state
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.database import normalise_url
 from ria.errors import RiaError
@@ -157,7 +158,7 @@ def ingest_download_series(
     if report.ingested != files or not report.ok:
         raise BenchError(f"ingest of the real series: {report.summary()}")
     print(f"  ingested: {report.summary()}")
-    found = archive.catalog.series()
+    found = archive.catalog.series(principal=OPERATOR)
     if len(found) != 1 or found[0].image_count != files:
         raise BenchError(f"expected one series of {files} instances after ingest, found {found[:3]}")
     return found[0].series_instance_uid, paths
@@ -182,7 +183,7 @@ def build_archive(settings: Settings, target_instances: int, download_mb: int) -
                 rate = totals.instances / (now - started)
                 print(f"    {totals.instances} instances, {totals.series} series ({rate:,.0f} instances/s)")
 
-        used = {row.patient_id for row in archive.catalog.patients()}
+        used = {row.patient_id for row in archive.catalog.patients(principal=OPERATOR)}
         with archive.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.execute(text("PRAGMA cache_size=-524288"))  # 512 MiB for this load only
@@ -589,8 +590,8 @@ def _local_postgres(url: str) -> bool:
 
 def measure(settings: Settings, built: BuiltArchive, args: argparse.Namespace, scratch: Path) -> str:
     with Archive(settings, migrate=False) as archive:
-        people = [row.patient_id for row in archive.catalog.patients()]
-        names = archive.catalog.collection_names()
+        people = [row.patient_id for row in archive.catalog.patients(principal=OPERATOR)]
+        names = archive.catalog.collection_names(principal=OPERATOR)
     rng = random.Random(SEED + 1)
     server = Server(settings, scratch / "server.log")
     url = settings.database_url

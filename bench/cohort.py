@@ -36,6 +36,7 @@ from common import ria_source_state, workspace
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
 from ria.cohort.model import NON_SILENT_CLASSES
@@ -236,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
                     for case in cases:
 
                         def ria_query(query: CohortQuery = case.ria) -> set[str]:
-                            return {row.series_instance_uid for row in Cohort(archive, query).iter_series()}
+                            return {
+                                row.series_instance_uid
+                                for row in Cohort(archive, query, OPERATOR).iter_series()
+                            }
 
                         answer, samples = _time(ria_query, args.repeat)
                         expected = results[case.name]["duckdb"][2]

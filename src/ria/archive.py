@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ria.access.principal import OPERATOR
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
 from ria.catalog.quarantine import Quarantine
 from ria.catalog.schema import instance, quarantine, series
@@ -161,7 +162,7 @@ class Archive:
 
     def required_profile(self, collection_name: str) -> str | None:
         """The de-identification profile a collection requires on the way in, if any."""
-        info = self.catalog.collection(collection_name)
+        info = self.catalog.collection(collection_name, principal=OPERATOR)
         return info.deid_profile if info is not None else None
 
     def require_deidentification(self, collection_name: str, profile: str | None) -> None:

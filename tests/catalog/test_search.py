@@ -10,6 +10,7 @@ import pydicom
 import pytest
 
 import ria.catalog.search
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog import SeriesFilter, to_dataframe
 from tests.conftest import Corpus
@@ -47,7 +48,7 @@ def filled(archive: Archive, corpus: Corpus) -> tuple[Archive, dict[str, dict[st
 
 def test_all_series_with_counts(filled: tuple[Archive, dict[str, dict[str, object]]]) -> None:
     archive, truth = filled
-    rows = archive.catalog.series()
+    rows = archive.catalog.series(principal=OPERATOR)
     assert {r.series_instance_uid for r in rows} == set(truth)
     for row in rows:
         expected = truth[row.series_instance_uid]
@@ -73,42 +74,44 @@ def test_filters_select_what_an_independent_read_selects(
         "patient": SeriesFilter(patient_id=value),
         "modality": SeriesFilter(modality=value),
     }[facet]
-    rows = archive.catalog.series(where)
+    rows = archive.catalog.series(where, principal=OPERATOR)
     assert {r.series_instance_uid for r in rows} == {uid for uid, v in truth.items() if v[facet] == value}
 
 
 def test_value_lists(filled: tuple[Archive, dict[str, dict[str, object]]]) -> None:
     archive, truth = filled
-    assert archive.catalog.values("modality") == sorted({str(v["modality"]) for v in truth.values()})
+    assert archive.catalog.values("modality", principal=OPERATOR) == sorted(
+        {str(v["modality"]) for v in truth.values()}
+    )
     luad = SeriesFilter(collection="TCGA-LUAD")
-    assert archive.catalog.values("modality", luad) == sorted(
+    assert archive.catalog.values("modality", luad, principal=OPERATOR) == sorted(
         {str(v["modality"]) for v in truth.values() if v["collection"] == "TCGA-LUAD"}
     )
     manufacturers = {str(v["manufacturer"]) for v in truth.values() if v["manufacturer"]}
-    assert archive.catalog.values("manufacturer") == sorted(manufacturers)
-    assert archive.catalog.values("collection") == ["TCGA-BRCA", "TCGA-LUAD"]
+    assert archive.catalog.values("manufacturer", principal=OPERATOR) == sorted(manufacturers)
+    assert archive.catalog.values("collection", principal=OPERATOR) == ["TCGA-BRCA", "TCGA-LUAD"]
 
 
 def test_patients_studies_instances(
     filled: tuple[Archive, dict[str, dict[str, object]]], corpus: Corpus
 ) -> None:
     archive, truth = filled
-    patients = archive.catalog.patients(SeriesFilter(collection="TCGA-BRCA"))
+    patients = archive.catalog.patients(SeriesFilter(collection="TCGA-BRCA"), principal=OPERATOR)
     assert {p.patient_id for p in patients} == {
         str(v["patient"]) for v in truth.values() if v["collection"] == "TCGA-BRCA"
     }
-    studies = archive.catalog.studies()
+    studies = archive.catalog.studies(principal=OPERATOR)
     per_study: dict[str, int] = defaultdict(int)
     for v in truth.values():
         per_study[str(v["study"])] += 1
     assert {s.study_instance_uid: s.series_count for s in studies} == per_study
     uid = sorted(truth)[0]
-    instances = archive.catalog.instances(uid)
+    instances = archive.catalog.instances(uid, principal=OPERATOR)
     assert len(instances) == truth[uid]["count"]
     numbers = [i.instance_number for i in instances]
     assert None not in numbers
     assert numbers == sorted(n for n in numbers if n is not None)
-    assert archive.catalog.instances("1.2.3.4.5.6.7.8.9") == []
+    assert archive.catalog.instances("1.2.3.4.5.6.7.8.9", principal=OPERATOR) == []
 
 
 def test_streaming_pages_return_every_series_once(
@@ -116,12 +119,12 @@ def test_streaming_pages_return_every_series_once(
 ) -> None:
     archive, truth = filled
     monkeypatch.setattr(ria.catalog.search, "_PAGE", 2)  # force keyset paging across many pages
-    uids = [r.series_instance_uid for r in archive.catalog.iter_series()]
+    uids = [r.series_instance_uid for r in archive.catalog.iter_series(principal=OPERATOR)]
     assert sorted(uids) == sorted(truth) and len(uids) == len(set(uids))
 
 
 def test_dataframe(filled: tuple[Archive, dict[str, dict[str, object]]]) -> None:
     archive, truth = filled
-    frame = to_dataframe(archive.catalog.series())
+    frame = to_dataframe(archive.catalog.series(principal=OPERATOR))
     assert len(frame) == len(truth)
     assert int(frame["image_count"].sum()) == sum(int(v["count"]) for v in truth.values())  # type: ignore[call-overload]

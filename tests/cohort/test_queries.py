@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ria.access import OPERATOR
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
 from ria.cohort.linkage import linkage_report
 from tests.cohort.conftest import Radiogenomic
@@ -20,7 +21,7 @@ def truth(radiogenomic: Radiogenomic, tcga_data: Path) -> Truth:
 
 
 def _uids(radiogenomic: Radiogenomic, query: CohortQuery) -> set[str]:
-    return {row.series_instance_uid for row in Cohort(radiogenomic.archive, query).iter_series()}
+    return {row.series_instance_uid for row in Cohort(radiogenomic.archive, query, OPERATOR).iter_series()}
 
 
 def test_ct_of_luad_patients_with_a_kras_mutation(radiogenomic: Radiogenomic, truth: Truth) -> None:
@@ -131,7 +132,7 @@ def test_patient_view_carries_merged_clinical_and_asked_genes(
     radiogenomic: Radiogenomic, truth: Truth
 ) -> None:
     query = CohortQuery(collection=("TCGA-LUAD",), modality=("CT",), genes=(GeneCondition("KRAS"),))
-    patients = Cohort(radiogenomic.archive, query).patients()
+    patients = Cohort(radiogenomic.archive, query, OPERATOR).patients()
     assert {p.patient_id for p in patients} == truth.patients_of(["TCGA-LUAD"], "CT") & truth.carriers("KRAS")
     for p in patients:
         assert p.genes == {"KRAS": True}
@@ -142,7 +143,7 @@ def test_patient_view_carries_merged_clinical_and_asked_genes(
 def test_survival_fields_of_brca_patients(radiogenomic: Radiogenomic, truth: Truth) -> None:
     survival = truth.survival().set_index("participant")
     patients = Cohort(
-        radiogenomic.archive, CohortQuery(collection=("TCGA-BRCA",), modality=("MR",))
+        radiogenomic.archive, CohortQuery(collection=("TCGA-BRCA",), modality=("MR",)), OPERATOR
     ).patients()
     checked = 0
     for p in patients:
@@ -160,7 +161,8 @@ def test_survival_fields_of_brca_patients(radiogenomic: Radiogenomic, truth: Tru
 def test_facets_count_patients_and_series(radiogenomic: Radiogenomic, truth: Truth) -> None:
     query = CohortQuery(collection=("TCGA-LUAD", "TCGA-LUSC"), genes=(GeneCondition("TP53"),))
     facets = {
-        (f.facet, f.value): (f.patients, f.series) for f in Cohort(radiogenomic.archive, query).facets()
+        (f.facet, f.value): (f.patients, f.series)
+        for f in Cohort(radiogenomic.archive, query, OPERATOR).facets()
     }
     rows = truth.series[truth.series.collection.isin(["TCGA-LUAD", "TCGA-LUSC"])]
     rows = rows[rows.patient_id.isin(truth.carriers("TP53"))]
@@ -180,7 +182,7 @@ def test_citation_names_each_collection_doi_and_the_tcga_acknowledgment(
     query = CohortQuery(
         collection=("TCGA-LUAD", "TCGA-LUSC"), modality=("CT",), genes=(GeneCondition("TP53"),)
     )
-    citation = Cohort(radiogenomic.archive, query).citation()
+    citation = Cohort(radiogenomic.archive, query, OPERATOR).citation()
     assert {c.name for c in citation.collections} == {"TCGA-LUAD", "TCGA-LUSC"}
     for c in citation.collections:
         assert c.doi is not None and c.doi.upper() == dois[c.name].upper()
@@ -190,7 +192,7 @@ def test_citation_names_each_collection_doi_and_the_tcga_acknowledgment(
 
 
 def test_linkage_report_counts_both_directions(radiogenomic: Radiogenomic, truth: Truth) -> None:
-    report = linkage_report(radiogenomic.archive)
+    report = linkage_report(radiogenomic.archive, principal=OPERATOR)
     luad = next(c for c in report.collections if c.collection == "TCGA-LUAD")
     imaged = truth.patients_of(["TCGA-LUAD"])
     assert luad.imaging_patients == len(imaged)
@@ -213,7 +215,8 @@ def test_csv_export_has_one_row_per_series(radiogenomic: Radiogenomic, truth: Tr
     query = CohortQuery(collection=("TCGA-LUAD",), modality=("CT",), genes=(GeneCondition("KRAS"),))
     text = "".join(
         iter_csv(
-            (series_record(r) for r in Cohort(radiogenomic.archive, query).iter_series()), SERIES_COLUMNS
+            (series_record(r) for r in Cohort(radiogenomic.archive, query, OPERATOR).iter_series()),
+            SERIES_COLUMNS,
         )
     )
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -225,4 +228,4 @@ def test_unknown_label_is_a_clear_error(radiogenomic: Radiogenomic) -> None:
     from ria.errors import InvalidParameterError
 
     with pytest.raises(InvalidParameterError, match=r"no label named 'IDH'.*IDH_status"):
-        Cohort(radiogenomic.archive, CohortQuery(labels=(parse_condition("IDH=Mutant"),)))
+        Cohort(radiogenomic.archive, CohortQuery(labels=(parse_condition("IDH=Mutant"),)), OPERATOR)

@@ -12,6 +12,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from PIL import Image
 
+from ria.access import OPERATOR
 from ria.cohort import Cohort, CohortQuery
 from ria.cohort.survival import kaplan_meier
 from ria.errors import InvalidParameterError
@@ -47,11 +48,11 @@ def test_survival_split_by_project_matches_lifelines_on_the_source(
     table = survival[survival.participant.isin(imaged) & (survival.days >= 0)]
     expected, p_value = _expected(table, "project")
     query = CohortQuery(collection=("TCGA-OV", "TCGA-BRCA"), modality=("CT", "MR"))
-    result = kaplan_meier(Cohort(radiogenomic.archive, query), "clinical:project")
+    result = kaplan_meier(Cohort(radiogenomic.archive, query, OPERATOR), "clinical:project")
     got = [(g.name, g.patients, g.events, g.median_days) for g in result.groups]
     assert got == expected
     assert result.logrank_p == pytest.approx(p_value)
-    cohort_patients = len(Cohort(radiogenomic.archive, query).patients())
+    cohort_patients = len(Cohort(radiogenomic.archive, query, OPERATOR).patients())
     assert result.excluded == cohort_patients - len(table)
     # numbers at risk: patients whose time is at least the tick, per group
     for group in result.groups:
@@ -69,7 +70,7 @@ def test_survival_split_by_a_label(radiogenomic: Radiogenomic, truth: Truth, tcg
     table = table[table.participant.isin(imaged) & (table.days >= 0)]
     expected, p_value = _expected(table, "subtype")
     result = kaplan_meier(
-        Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-BRCA",))), "label:subtype"
+        Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-BRCA",)), OPERATOR), "label:subtype"
     )
     assert [(g.name, g.patients, g.events) for g in result.groups] == [(n, p, e) for n, p, e, _ in expected]
     assert result.logrank_p == pytest.approx(p_value)
@@ -78,7 +79,7 @@ def test_survival_split_by_a_label(radiogenomic: Radiogenomic, truth: Truth, tcg
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_plots_render(radiogenomic: Radiogenomic, fmt: str) -> None:
     query = CohortQuery(collection=("TCGA-OV", "TCGA-BRCA"))
-    result = kaplan_meier(Cohort(radiogenomic.archive, query), "clinical:project")
+    result = kaplan_meier(Cohort(radiogenomic.archive, query, OPERATOR), "clinical:project")
     data = result.render(fmt)  # type: ignore[arg-type]
     if fmt == "png":
         image = Image.open(io.BytesIO(data))
@@ -96,9 +97,11 @@ def test_plots_render(radiogenomic: Radiogenomic, fmt: str) -> None:
 )
 def test_bad_splits_are_clear(radiogenomic: Radiogenomic, split: str, message: str) -> None:
     with pytest.raises(InvalidParameterError, match=message):
-        kaplan_meier(Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-OV",))), split)
+        kaplan_meier(Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-OV",)), OPERATOR), split)
 
 
 def test_cohort_without_survival_data_says_so(radiogenomic: Radiogenomic) -> None:
     with pytest.raises(InvalidParameterError, match="no patient of this cohort has survival data"):
-        kaplan_meier(Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-LUAD",))), "mutated:KRAS")
+        kaplan_meier(
+            Cohort(radiogenomic.archive, CohortQuery(collection=("TCGA-LUAD",)), OPERATOR), "mutated:KRAS"
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.deid.profiles import Profile
 from ria.errors import InvalidParameterError
@@ -77,14 +78,14 @@ def test_cli_ingest_stores_only_deidentified_bytes(tmp_path: Path, database_url:
         for blob in stored:
             assert survivors(blob, planted) == {}  # originals never reached the store
             assert b"UNMAPPED-1" not in blob
-        assert [p.patient_id for p in archive.catalog.patients()] == [TARGET]
-        first = {row.series_instance_uid for row in archive.catalog.series()}
+        assert [p.patient_id for p in archive.catalog.patients(principal=OPERATOR)] == [TARGET]
+        first = {row.series_instance_uid for row in archive.catalog.series(principal=OPERATOR)}
 
     again = ria(*args, "--json", *db_args(data, database_url))
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["duplicate"] == files  # same key, same UIDs: nothing new
     with Archive(Settings(data_dir=data, database_url=database_url)) as archive:
-        assert {row.series_instance_uid for row in archive.catalog.series()} == first
+        assert {row.series_instance_uid for row in archive.catalog.series(principal=OPERATOR)} == first
     key = data / "private" / "deid.key"
     assert key.exists() and (key.stat().st_mode & 0o077) == 0
 
@@ -147,7 +148,9 @@ def test_worker_processes_deidentify_too(tmp_path: Path) -> None:
         assert report.ingested == 80, report.summary()
         sops = {
             row.sop_instance_uid
-            for row in archive.catalog.instances(archive.catalog.series()[0].series_instance_uid)
+            for row in archive.catalog.instances(
+                archive.catalog.series(principal=OPERATOR)[0].series_instance_uid, principal=OPERATOR
+            )
         }
         assert len(sops) == 80 and not any(uid.startswith("1.2.826.0.1.3680043.10.543.7.") for uid in sops)
 

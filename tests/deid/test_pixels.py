@@ -13,6 +13,7 @@ import pydicom
 import pytest
 
 from ria import __version__
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.deid.engine import Deidentifier
 from ria.deid.mapping import IdMap, Replacements
@@ -163,7 +164,9 @@ def test_the_cli_and_network_uploads_use_the_collections_rules(tmp_path: Path) -
     report = json.loads(done.stdout)
     assert report["ingested"] == 1 and report["quarantined"] == 0
     with Archive(Settings(data_dir=data)) as archive:
-        (row,) = archive.catalog.instances(archive.catalog.series()[0].series_instance_uid)
+        (row,) = archive.catalog.instances(
+            archive.catalog.series(principal=OPERATOR)[0].series_instance_uid, principal=OPERATOR
+        )
         with archive.store.open(row.blob_key) as handle:
             stored = _read(handle.read())
         assert not stored.pixel_array[:60].any()

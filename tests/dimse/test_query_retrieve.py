@@ -17,6 +17,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.dimse import DicomNode
 from ria.sample import generate_corpus
@@ -308,7 +309,7 @@ def destination(loaded: Loaded, tmp_path: Path) -> Iterator[StoreSCP]:
 
 
 def _stored_bytes(loaded: Loaded, sop_uid: str) -> bytes:
-    row = loaded.archive.catalog.instance(sop_uid)
+    row = loaded.archive.catalog.instance(sop_uid, principal=OPERATOR)
     assert row is not None
     return loaded.archive.store.get(row.blob_key)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.dicom.uids import derive_uid
 from ria.sample import find_test_file
@@ -76,13 +77,13 @@ def test_storescu_of_a_folder_stores_every_instance_byte_for_byte(
     with Archive(settings) as archive, start_node(archive, collection="RIA-SAMPLES") as node:
         _send_all(dcmtk, node.port, folder)
         assert archive.catalog.instance_count() == len(sources)
-        assert archive.catalog.collection_names() == ["RIA-SAMPLES"]
+        assert archive.catalog.collection_names(principal=OPERATOR) == ["RIA-SAMPLES"]
         report = archive.check(verify_hashes=True)
         assert report.consistent and report.instances == len(sources)
         for source in sources:
             data = source.read_bytes()
             header = read(data)
-            row = archive.catalog.instance(str(header.SOPInstanceUID))
+            row = archive.catalog.instance(str(header.SOPInstanceUID), principal=OPERATOR)
             assert row is not None, source.name
             stored = archive.store.get(row.blob_key)
             assert hashlib.sha256(stored).hexdigest() == row.sha256
@@ -102,7 +103,7 @@ def test_the_called_ae_title_picks_the_collection(sqlite_archive: Archive, dcmtk
         assert dcmtk("storescu", "-aec", "LUAD", "127.0.0.1", port, ct).returncode == 0
         refused = dcmtk("storescu", "-d", "-aec", "OTHER", "127.0.0.1", port, mr)
     assert "0x0124: Refused: Not authorized" in refused.stdout + refused.stderr
-    assert sqlite_archive.catalog.collection_names() == ["TCGA-LUAD"]
+    assert sqlite_archive.catalog.collection_names(principal=OPERATOR) == ["TCGA-LUAD"]
     assert sqlite_archive.catalog.instance_count() == 1
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.download.series import series_zip
 from ria.errors import NotFoundError
@@ -29,7 +30,7 @@ def file_archive(tmp_path: Path, corpus: Corpus) -> Iterator[Archive]:
 def test_ingest_records_crc32_and_md5_of_every_file(file_archive: Archive, corpus: Corpus) -> None:
     truth = read_series({"TCGA-LUAD": corpus_by_collection(corpus.root)["TCGA-LUAD"]})
     for uid, series in truth.items():
-        rows = {row.sop_instance_uid: row for row in file_archive.catalog.instances(uid)}
+        rows = {row.sop_instance_uid: row for row in file_archive.catalog.instances(uid, principal=OPERATOR)}
         for sop, path in series.sops.items():
             data = path.read_bytes()
             assert rows[sop].crc32 == zlib.crc32(data)
@@ -37,8 +38,8 @@ def test_ingest_records_crc32_and_md5_of_every_file(file_archive: Archive, corpu
 
 
 def test_dicom_members_carry_their_checksum_up_front(file_archive: Archive, corpus: Corpus) -> None:
-    uid = file_archive.catalog.series()[0].series_instance_uid
-    prepared = series_zip(file_archive, uid, include_md5=True)
+    uid = file_archive.catalog.series(principal=OPERATOR)[0].series_instance_uid
+    prepared = series_zip(file_archive, uid, include_md5=True, principal=OPERATOR)
     body = b"".join(prepared.chunks(file_archive))
     with zipfile.ZipFile(io.BytesIO(body)) as opened:
         assert opened.testzip() is None
@@ -52,8 +53,8 @@ def test_dicom_members_carry_their_checksum_up_front(file_archive: Archive, corp
 
 
 def test_a_corrupted_blob_fails_the_clients_crc_check(file_archive: Archive) -> None:
-    uid = file_archive.catalog.series()[0].series_instance_uid
-    victim = file_archive.catalog.instances(uid)[0]
+    uid = file_archive.catalog.series(principal=OPERATOR)[0].series_instance_uid
+    victim = file_archive.catalog.instances(uid, principal=OPERATOR)[0]
     blob = file_archive.settings.data_dir / "blobs" / "objects" / victim.blob_key[:2] / victim.blob_key
     if not blob.exists():
         blob = next((file_archive.settings.data_dir / "blobs").rglob(victim.blob_key))
@@ -61,11 +62,11 @@ def test_a_corrupted_blob_fails_the_clients_crc_check(file_archive: Archive) -> 
     data[len(data) // 2] ^= 0xFF
     blob.chmod(0o644)
     blob.write_bytes(bytes(data))
-    body = b"".join(series_zip(file_archive, uid).chunks(file_archive))
+    body = b"".join(series_zip(file_archive, uid, principal=OPERATOR).chunks(file_archive))
     with zipfile.ZipFile(io.BytesIO(body)) as opened:
         assert opened.testzip() == "00000001.dcm"
 
 
 def test_unknown_series_is_refused_before_any_byte(file_archive: Archive) -> None:
     with pytest.raises(NotFoundError):
-        series_zip(file_archive, "1.2.3.4")
+        series_zip(file_archive, "1.2.3.4", principal=OPERATOR)

@@ -12,6 +12,7 @@ import pydicom
 import pytest
 from sqlalchemy import func, select, update
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.schema import patient, series, study
 from ria.catalog.search import SeriesFilter
@@ -56,7 +57,7 @@ def imported(archive: Archive) -> Archive:
 
 
 def test_counts_and_modalities_match_the_parquet(imported: Archive, idc: duckdb.DuckDBPyConnection) -> None:
-    stats = {s.name: s for s in imported.catalog.collection_stats()}
+    stats = {s.name: s for s in imported.catalog.collection_stats(principal=OPERATOR)}
     assert sorted(stats) == ["TCGA-BRCA", "TCGA-LUAD"]
     for idc_id in CHOSEN_IDS:
         n_series, n_patients, n_studies, images, size = truth_counts(idc, idc_id)
@@ -116,7 +117,9 @@ def test_sampled_rows_match_field_by_field(imported: Archive, idc: duckdb.DuckDB
         ).fetchall()
     }
     assert any(row[5] is not None for row in sample)
-    rows = imported.catalog.series(SeriesFilter(series_instance_uid=tuple(r[1] for r in sample)))
+    rows = imported.catalog.series(
+        SeriesFilter(series_instance_uid=tuple(r[1] for r in sample)), principal=OPERATOR
+    )
     by_uid = {row.series_instance_uid: row for row in rows}
     assert len(by_uid) == len(sample)
     for expected in sample:
@@ -148,7 +151,7 @@ def test_sampled_rows_match_field_by_field(imported: Archive, idc: duckdb.DuckDB
 
 def test_collections_are_described(imported: Archive, tcga_collections: dict[str, dict[str, str]]) -> None:
     for name in ("TCGA-LUAD", "TCGA-BRCA"):
-        info = imported.catalog.collection(name)
+        info = imported.catalog.collection(name, principal=OPERATOR)
         assert info is not None
         assert info.doi == tcga_collections[name]["doi"]
         assert info.description is not None
@@ -184,7 +187,7 @@ def test_rerun_changes_nothing_then_repairs_a_changed_series(
         1,
         truth_counts(idc, "tcga_luad")[0] - 1,
     )
-    (row,) = imported.catalog.series(SeriesFilter(series_instance_uid=uid))
+    (row,) = imported.catalog.series(SeriesFilter(series_instance_uid=uid), principal=OPERATOR)
     assert row.image_count == count
     assert row.source_url is not None and row.source_url.startswith("s3://idc-open-data/")
 
@@ -204,9 +207,9 @@ def test_a_local_series_beats_its_index_entry(
     report = import_idc(archive, ["TCGA-CHOL"])
     n_series = truth_counts(idc, "tcga_chol")[0]
     assert (report.total("series_skipped_local"), report.total("series_added")) == (1, n_series - 1)
-    (local,) = archive.catalog.series(SeriesFilter(series_instance_uid=series_uid))
+    (local,) = archive.catalog.series(SeriesFilter(series_instance_uid=series_uid), principal=OPERATOR)
     assert (local.is_remote, local.image_count, local.source_url) == (False, 1, None)
-    assert len(archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"))) == n_series
+    assert len(archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR)) == n_series
     again = import_idc(archive, ["tcga_chol"])
     assert (again.total("series_skipped_local"), again.total("series_unchanged")) == (1, n_series - 1)
 
@@ -234,7 +237,7 @@ def test_unknown_collection_names_close_matches(archive: Archive) -> None:
     assert "TCGA-LAUD" in raised.value.message
     assert "TCGA-LUAD" in raised.value.details["close_matches"]
     assert raised.value.http_status == 400 and raised.value.exit_code == 2
-    assert archive.catalog.collection_names() == []
+    assert archive.catalog.collection_names(principal=OPERATOR) == []
 
 
 def test_names_resolve_either_way_and_default_to_all_tcga(idc: duckdb.DuckDBPyConnection) -> None:
@@ -286,7 +289,7 @@ def test_all_of_tcga(archive: Archive, idc: duckdb.DuckDBPyConnection) -> None:
     assert {c.idc_id: c.series_added for c in report.collections} == expected
     assert table_count(archive, series) == sum(expected.values())
     assert elapsed < 30, f"importing all of TCGA took {elapsed:.1f} s"
-    described = [archive.catalog.collection(c.name) for c in report.collections]
+    described = [archive.catalog.collection(c.name, principal=OPERATOR) for c in report.collections]
     assert all(info is not None and info.doi and info.license_uri for info in described)
     assert report.to_json()["totals"]["series_added"] == sum(expected.values())
     assert f"{sum(expected.values())} series added" in report.summary()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.records import Outcome
 from ria.errors import InvalidParameterError
@@ -83,7 +84,7 @@ def test_a_deidentifying_collection_needs_a_stored_map_then_applies_it(
         first, unmapped = receive(archive, spool, "TCGA-LUAD")
     assert first.outcome is Outcome.INGESTED and unmapped.outcome is Outcome.REJECTED
     assert first.sop_instance_uid != _uids(ct)[1]  # named as stored: the new UID
-    stored = archive.catalog.instance(first.sop_instance_uid or "")
+    stored = archive.catalog.instance(first.sop_instance_uid or "", principal=OPERATOR)
     assert stored is not None
     with archive.store.open(stored.blob_key) as handle:
         out = pydicom.dcmread(io.BytesIO(handle.read()))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.search import SeriesFilter
 from ria.settings import Settings
@@ -31,7 +32,7 @@ def test_fetch_a_collection_then_named_series(
     chosen: list[Chosen],
     mirrored: dict[str, list[Written]],
 ) -> None:
-    remote_total = len(archive.catalog.series(SeriesFilter(collection="TCGA-CHOL")))
+    remote_total = len(archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR))
     # One chosen series gets a stray file of the other: that one fails, the other is fetched.
     bad, good = chosen
     write_series(mirror / bad.key, good, 1)
@@ -54,7 +55,10 @@ def test_fetch_a_collection_then_named_series(
         f"1 series fetched ({len(mirrored[bad.series_uid])} instances,"
     )
     assert "1 already local, 0 not in the mirror, 0 failed" in plain.stdout
-    rows = {r.series_instance_uid: r for r in archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"))}
+    rows = {
+        r.series_instance_uid: r
+        for r in archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR)
+    }
     assert not rows[bad.series_uid].is_remote and not rows[good.series_uid].is_remote
     assert archive.check().consistent
 
@@ -96,6 +100,6 @@ def test_two_processes_fetching_one_series_both_succeed(
     ingested = [r["ingested"] for body in bodies for r in body["fetched"]]
     # Every file ingested exactly once over both processes; the other saw duplicates or a local series.
     assert sum(ingested) == len(mirrored[target.series_uid])
-    row = archive.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0]
+    row = archive.catalog.series(SeriesFilter(series_instance_uid=target.series_uid), principal=OPERATOR)[0]
     assert (row.is_remote, row.image_count) == (False, len(mirrored[target.series_uid]))
     assert archive.check(verify_hashes=True).consistent

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.search import SeriesFilter
 from ria.idc import import_idc
@@ -48,9 +49,9 @@ def test_get_image_fetches_then_serves_the_mirror_files(
             names = [n for n in archive_zip.namelist() if n != "LICENSE"]
             assert names == [f"{i:08d}.dcm" for i in range(1, len(files) + 1)]
             assert [archive_zip.read(n) for n in names] == [w.path.read_bytes() for w in files]
-    row = fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0]
+    row = fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid), principal=OPERATOR)[0]
     assert (row.is_remote, row.image_count) == (False, len(files))
-    assert len(fetcher.catalog.instances(target.series_uid)) == len(files)
+    assert len(fetcher.catalog.instances(target.series_uid, principal=OPERATOR)) == len(files)
     assert fetcher.check().consistent
     # One ingest ran (each writes its report): the others waited and found the series local.
     assert len(list(fetcher.settings.report_dir.iterdir())) == 1
@@ -68,7 +69,9 @@ def test_wado_rs_retrieve_fetches_the_series(
     for written in mirrored[target.series_uid]:
         assert written.path.read_bytes() in answer.content
     assert answer.content.count(b"Content-Type: application/dicom") == len(mirrored[target.series_uid])
-    assert not fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0].is_remote
+    assert not fetcher.catalog.series(
+        SeriesFilter(series_instance_uid=target.series_uid), principal=OPERATOR
+    )[0].is_remote
 
 
 def test_study_level_retrieve_fetches_what_the_mirror_holds(
@@ -82,7 +85,9 @@ def test_study_level_retrieve_fetches_what_the_mirror_holds(
     assert answer.status_code == 200, answer.text[:300]
     for written in mirrored[target.series_uid]:
         assert written.path.read_bytes() in answer.content
-    assert not fetcher.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0].is_remote
+    assert not fetcher.catalog.series(
+        SeriesFilter(series_instance_uid=target.series_uid), principal=OPERATOR
+    )[0].is_remote
 
 
 def test_a_remote_series_the_mirror_lacks_gets_409_naming_the_mirror(
@@ -90,7 +95,7 @@ def test_a_remote_series_the_mirror_lacks_gets_409_naming_the_mirror(
 ) -> None:
     row = next(
         r
-        for r in fetcher.catalog.series(SeriesFilter(collection="TCGA-CHOL"))
+        for r in fetcher.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR)
         if r.series_instance_uid not in mirrored
     )
     answer = client.get(f"{V1}/getImage", params={"SeriesInstanceUID": row.series_instance_uid})
@@ -111,11 +116,15 @@ def test_without_a_mirror_the_409_says_how_to_configure_one(
         assert "RIA_REMOTE_ROOT" in body["message"] and "--remote-root" in body["message"]
         assert target.source_url in body["message"] and "remote" in body["message"]
         assert body["details"]["source_url"] == target.source_url
-    assert archive.catalog.series(SeriesFilter(series_instance_uid=target.series_uid))[0].is_remote
+    assert archive.catalog.series(SeriesFilter(series_instance_uid=target.series_uid), principal=OPERATOR)[
+        0
+    ].is_remote
 
 
 def test_idc_import_alone_is_unchanged(archive: Archive) -> None:
     """No mirror, nothing fetched: an import's remote series keep the index's counts."""
     report = import_idc(archive, ["tcga_chol"])
-    assert report.total("series_added") == len(archive.catalog.series(SeriesFilter(collection="TCGA-CHOL")))
+    assert report.total("series_added") == len(
+        archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR)
+    )
     assert archive.check().consistent

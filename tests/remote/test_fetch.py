@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.schema import instance, series
 from ria.catalog.search import SeriesFilter
@@ -20,7 +21,7 @@ from tests.remote.conftest import Chosen, Written, write_series
 
 
 def series_state(archive: Archive, uid: str) -> tuple[bool, int, int, str | None]:
-    row = archive.catalog.series(SeriesFilter(series_instance_uid=uid))[0]
+    row = archive.catalog.series(SeriesFilter(series_instance_uid=uid), principal=OPERATOR)[0]
     return row.is_remote, row.image_count, row.file_size, row.source_url
 
 
@@ -82,7 +83,7 @@ def test_fetch_makes_the_series_local(
     assert not report.count_mismatch and not report.already_local
     assert report.folder == fetcher.settings.remote_root / target.key  # type: ignore[operator]
     assert series_state(fetcher, target.series_uid) == (False, len(files), size, target.source_url)
-    stored = fetcher.catalog.instances(target.series_uid)
+    stored = fetcher.catalog.instances(target.series_uid, principal=OPERATOR)
     assert {row.sop_instance_uid for row in stored} == {w.sop_uid for w in files}
     digests = {hashlib.sha256(w.path.read_bytes()).hexdigest() for w in files}
     assert {row.blob_key for row in stored} == digests
@@ -215,5 +216,5 @@ def test_unsafe_or_missing_sources_are_refused(
 
 def _unmirrored(archive: Archive, mirrored: dict[str, list[Written]]) -> str:
     """A remote TCGA-CHOL series the mirror does not hold."""
-    rows = archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"))
+    rows = archive.catalog.series(SeriesFilter(collection="TCGA-CHOL"), principal=OPERATOR)
     return next(row.series_instance_uid for row in rows if row.series_instance_uid not in mirrored)

@@ -3,7 +3,7 @@
 A principal is resolved once per request (HTTP: the bearer token; DIMSE: the
 calling AE; CLI: the operator who owns the data folder) and passed down to the
 one query compiler (:mod:`ria.catalog.search`), which applies the visibility rule
-(:mod:`ria.access.visibility`). Nothing else decides what a caller may see.
+(:mod:`ria.catalog.visibility`). Nothing else decides what a caller may see.
 """
 
 from __future__ import annotations

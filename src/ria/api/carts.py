@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from ria.api.deps import get_archive
+from ria.api.deps import PrincipalDep, get_archive
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
 from ria.catalog.search import SeriesFilter
@@ -38,21 +38,22 @@ class Cart(BaseModel):
 
 
 @router.post("/carts", status_code=201, summary="Create a shared cart")
-def create(request: Request, archive: ArchiveDep, body: CartRequest) -> CartCreated:
-    name = create_cart(archive.engine, body.series, body.name, body.description)
+def create(request: Request, archive: ArchiveDep, principal: PrincipalDep, body: CartRequest) -> CartCreated:
+    name = create_cart(archive.engine, body.series, body.name, body.description, principal=principal)
     url = f"{str(request.base_url).rstrip('/')}/nbia-api/services/v1/getContentsByName?name={name}"
     return CartCreated(name=name, series=len(set(body.series)), url=url)
 
 
 @router.get("/carts/{name}", summary="The series of a shared cart")
-def read(archive: ArchiveDep, name: str) -> Cart:
-    return Cart(name=name, series=cart_series(archive.engine, name))
+def read(archive: ArchiveDep, principal: PrincipalDep, name: str) -> Cart:
+    return Cart(name=name, series=cart_series(archive.engine, name, principal=principal))
 
 
 @router.get("/manifest", summary="A download manifest (.tcia or CSV) for every series matching the filters")
 def manifest(
     request: Request,
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: str | None = None,
     patient_id: str | None = None,
     study_instance_uid: str | None = None,
@@ -69,7 +70,7 @@ def manifest(
         body_part_examined=body_part_examined,
         manufacturer=manufacturer,
     )
-    rows = archive.catalog.iter_series(where)
+    rows = archive.catalog.iter_series(where, principal=principal)
     if format == "csv":
         lines = iter_csv_manifest(rows)
         media, name = "text/csv; charset=utf-8", "manifest.csv"

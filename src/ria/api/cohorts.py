@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import get_archive, get_principal
 from ria.archive import Archive
 from ria.cohort import CLINICAL_FIELDS, NON_SILENT_CLASSES, Cohort, CohortQuery
 from ria.cohort.compiler import label_types
@@ -27,6 +28,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["cohorts"])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 class GeneBody(BaseModel):
@@ -83,9 +85,9 @@ class CohortQueryBody(BaseModel):
     include_remote: bool = Field(default=True, description="include metadata-only (remote) series")
 
 
-def _cohort(archive: Archive, body: CohortQueryBody) -> Cohort:
+def _cohort(archive: Archive, body: CohortQueryBody, principal: Principal) -> Cohort:
     raw = body.model_dump(mode="json", exclude_none=True)
-    return Cohort(archive, CohortQuery.from_json(raw))
+    return Cohort(archive, CohortQuery.from_json(raw), principal)
 
 
 View = Literal["series", "patients", "facets", "manifest", "citation"]
@@ -100,6 +102,7 @@ Format = Literal["json", "csv", "tcia", "s5cmd"]
 def query_cohort(
     request: Request,
     archive: ArchiveDep,
+    principal: PrincipalDep,
     body: CohortQueryBody,
     view: Annotated[
         View,
@@ -110,7 +113,7 @@ def query_cohort(
         Query(description="json or csv; manifests: tcia (local series), s5cmd (remote series) or csv"),
     ] = "json",
 ) -> Response:
-    cohort = _cohort(archive, body)
+    cohort = _cohort(archive, body, principal)
     if format in ("tcia", "s5cmd") and view != "manifest":
         raise InvalidParameterError("format", f"format={format} applies to view=manifest only")
     if view == "series":
@@ -180,6 +183,7 @@ def _csv(lines: Any, filename: str) -> StreamingResponse:
 )
 def cohort_survival(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     body: CohortQueryBody,
     split_by: Annotated[
         str, Query(description="mutated:GENE, label:NAME or clinical:FIELD (e.g. mutated:KRAS)")
@@ -188,7 +192,7 @@ def cohort_survival(
 ) -> Response:
     from ria.cohort.survival import kaplan_meier
 
-    result = kaplan_meier(_cohort(archive, body), split_by)
+    result = kaplan_meier(_cohort(archive, body, principal), split_by)
     if format == "json":
         return JSONResponse(result.to_json())
     media = "image/png" if format == "png" else "image/svg+xml"
@@ -211,6 +215,7 @@ def cohort_fields(archive: ArchiveDep) -> dict[str, Any]:
 )
 def genomics_linkage(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: Annotated[list[str] | None, Query(description="only these collections")] = None,
 ) -> dict[str, Any]:
-    return linkage_report(archive, tuple(collection or ())).to_json()
+    return linkage_report(archive, tuple(collection or ()), principal=principal).to_json()

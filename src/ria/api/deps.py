@@ -12,7 +12,7 @@ from ria.access.tokens import principal_for_token
 from ria.archive import Archive
 from ria.errors import UnauthorizedError
 
-__all__ = ["get_archive", "get_principal", "require_user"]
+__all__ = ["ArchiveDep", "PrincipalDep", "get_archive", "get_principal", "require_user"]
 
 
 def get_archive(request: Request) -> Archive:
@@ -54,3 +54,8 @@ def require_user(principal: Annotated[Principal, Depends(get_principal)]) -> Pri
             "(or ria users token) and send it as 'Authorization: Bearer <token>'"
         )
     return principal
+
+
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+"""A route parameter of this type receives the caller: every catalogue query needs one."""

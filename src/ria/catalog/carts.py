@@ -11,11 +11,14 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Select, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ria.catalog.schema import series, shared_cart, shared_cart_series
+from ria.access.principal import Principal
+from ria.catalog.schema import collection, patient, series, shared_cart, shared_cart_series, study
+from ria.catalog.visibility import visible_collections
 from ria.dicom.uids import is_valid_uid
 from ria.errors import ConflictError, InvalidParameterError, NotFoundError
 
@@ -32,10 +35,26 @@ def _check_name(name: str) -> None:
         )
 
 
+def _visible_series(principal: Principal) -> Select[Any]:
+    """SeriesInstanceUIDs of series in collections ``principal`` may see."""
+    return (
+        select(series.c.series_instance_uid)
+        .join(study, study.c.id == series.c.study_pk)
+        .join(patient, patient.c.id == study.c.patient_pk)
+        .join(collection, collection.c.id == patient.c.collection_id)
+        .where(visible_collections(principal))
+    )
+
+
 def create_cart(
-    engine: Engine, series_uids: Sequence[str], name: str | None = None, description: str | None = None
+    engine: Engine,
+    series_uids: Sequence[str],
+    name: str | None = None,
+    description: str | None = None,
+    *,
+    principal: Principal,
 ) -> str:
-    """Save ``series_uids`` (which must all exist) as a cart and return its name.
+    """Save ``series_uids`` (which must all exist, visible to ``principal``) as a cart and return its name.
 
     Without a name, one is drawn at random (``ria-`` and 17 digits, the shape of
     TCIA's); an explicit name that is taken is a conflict, never an overwrite.
@@ -54,7 +73,7 @@ def create_cart(
         known: set[str] = set()
         for start in range(0, len(uids), 500):
             chunk = uids[start : start + 500]
-            query = select(series.c.series_instance_uid).where(series.c.series_instance_uid.in_(chunk))
+            query = _visible_series(principal).where(series.c.series_instance_uid.in_(chunk))
             known.update(conn.execute(query).scalars())
         missing = [uid for uid in uids if uid not in known]
         if missing:
@@ -75,8 +94,12 @@ def create_cart(
     return chosen
 
 
-def cart_series(engine: Engine, name: str) -> list[str]:
-    """The SeriesInstanceUIDs saved in cart ``name``, sorted."""
+def cart_series(engine: Engine, name: str, *, principal: Principal) -> list[str]:
+    """The SeriesInstanceUIDs saved in cart ``name`` that ``principal`` may see, sorted.
+
+    A cart is shared by name with anyone; what it shows each of them is still decided by
+    the visibility rule, so a cart cannot carry restricted series to the public.
+    """
     _check_name(name)
     with engine.connect() as conn:
         pk = conn.execute(select(shared_cart.c.id).where(shared_cart.c.name == name)).scalar()
@@ -84,7 +107,10 @@ def cart_series(engine: Engine, name: str) -> list[str]:
             raise NotFoundError(f"no shared cart named {name!r}")
         query = (
             select(shared_cart_series.c.series_instance_uid)
-            .where(shared_cart_series.c.cart_pk == pk)
+            .where(
+                shared_cart_series.c.cart_pk == pk,
+                shared_cart_series.c.series_instance_uid.in_(_visible_series(principal)),
+            )
             .order_by(shared_cart_series.c.series_instance_uid)
         )
         return list(conn.execute(query).scalars())

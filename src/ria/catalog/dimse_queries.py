@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, distinct, false, func, or_, select
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.search import SeriesFilter, apply_filter, joined_series
 
@@ -265,7 +266,7 @@ def _check(q: QRQuery) -> None:
         raise ValueError("ModalitiesInStudy is below the PATIENT level")
 
 
-def _base(q: QRQuery, scope: SeriesFilter) -> tuple[Select[Any], Any, list[str]]:
+def _base(q: QRQuery, scope: SeriesFilter, principal: Principal) -> tuple[Select[Any], Any, list[str]]:
     """The level's SELECT (over local series in ``scope``), its key column and its field names."""
     rank = LEVELS.index(q.level)
     names: list[str] = []
@@ -295,14 +296,14 @@ def _base(q: QRQuery, scope: SeriesFilter) -> tuple[Select[Any], Any, list[str]]
     else:
         key = instance.c.id
         query = joined_series(key, *columns).join(instance, instance.c.series_pk == series.c.id)
-    query = apply_filter(query, scope).where(series.c.is_remote.is_(False))
+    query = apply_filter(query, scope, principal).where(series.c.is_remote.is_(False))
     return _where(query, q), key, names
 
 
-def iter_matches(engine: Engine, q: QRQuery, scope: SeriesFilter) -> Iterator[QRMatch]:
+def iter_matches(engine: Engine, q: QRQuery, scope: SeriesFilter, principal: Principal) -> Iterator[QRMatch]:
     """Every entity at ``q.level`` matching ``q`` within ``scope``, read a page at a time (keyset)."""
     _check(q)
-    base, key, names = _base(q, scope)
+    base, key, names = _base(q, scope, principal)
     text_checks = [c for c in q.conditions if isinstance(c, TextMatch)]
     last = 0
     while True:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
 
+from ria.access.principal import Principal
 from ria.catalog.schema import instance, patient, series, study
 from ria.catalog.search import SeriesFilter, apply_filter, joined_series
 
@@ -28,7 +29,9 @@ def _digest(parts: Iterable[str]) -> str:
     return hashlib.md5("".join(sorted(parts)).encode("ascii"), usedforsecurity=False).hexdigest()
 
 
-def md5_hierarchy(engine: Engine, where: SeriesFilter, md5_of: Callable[[str], str]) -> str | None:
+def md5_hierarchy(
+    engine: Engine, where: SeriesFilter, principal: Principal, md5_of: Callable[[str], str]
+) -> str | None:
     """The digest of everything ``where`` selects, at the highest level it names; ``None`` if nothing.
 
     The level is the most specific one the filter pins: series, then study,
@@ -40,6 +43,7 @@ def md5_hierarchy(engine: Engine, where: SeriesFilter, md5_of: Callable[[str], s
             instance, instance.c.series_pk == series.c.id
         ),
         where,
+        principal,
     )
     by_series: dict[int, list[str]] = defaultdict(list)
     study_of: dict[int, int] = {}

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, distinct, func, select
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.search import (
     ALL_SERIES,
@@ -29,6 +31,7 @@ from ria.catalog.search import (
     list_studies,
     value_counts,
 )
+from ria.catalog.visibility import visible_collections
 
 __all__ = ["Catalog", "CollectionInfo", "CollectionStats"]
 
@@ -47,6 +50,16 @@ class CollectionInfo:
     created_at: dt.datetime
     deid_profile: str | None = None
     """The de-identification profile every ingest into this collection must apply, if any."""
+    # Governance (issue 5): who may see it, and its ISS group's publication embargo
+    # (ria.access.embargo turns these into a status and a notice at any moment).
+    cancer_type: str | None = None
+    access_level: str = "public"
+    restricted_until_embargo_end: bool = False
+    embargo_threshold: int = 100
+    embargo_window_days: int = 365
+    hundredth_case_at: dt.datetime | None = None
+    embargo_ends_at: dt.datetime | None = None
+    embargo_set_by_curator: bool = False
 
     @property
     def doi_url(self) -> str | None:
@@ -68,6 +81,11 @@ class CollectionStats:
     bytes: int
     modalities: tuple[str, ...]
     created_at: dt.datetime
+    # Governance (issue 5), evaluated when listed: the embargo lifts by itself at its end.
+    access_level: str = "public"
+    embargo_status: str = "none"
+    embargo_ends_at: dt.datetime | None = None
+    embargo_notice: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The shape the CLI (``--json``) and ``/api/v1/collections`` both print."""
@@ -80,6 +98,10 @@ class CollectionStats:
             "bytes": self.bytes,
             "modalities": list(self.modalities),
             "created_at": self.created_at.isoformat(),
+            "access_level": self.access_level,
+            "embargo_status": self.embargo_status,
+            "embargo_ends_at": None if self.embargo_ends_at is None else self.embargo_ends_at.isoformat(),
+            "embargo_notice": self.embargo_notice,
         }
 
 
@@ -91,7 +113,29 @@ _COLLECTION_INFO = select(
     collection.c.license_uri,
     collection.c.created_at,
     collection.c.deid_profile,
+    collection.c.cancer_type,
+    collection.c.access_level,
+    collection.c.restricted_until_embargo_end,
+    collection.c.embargo_threshold,
+    collection.c.embargo_window_days,
+    collection.c.hundredth_case_at,
+    collection.c.embargo_ends_at,
+    collection.c.embargo_set_by_curator,
 )
+
+
+def _embargo_columns(row: Any, at: dt.datetime) -> dict[str, Any]:
+    """A collection's access level and its embargo as seen at ``at`` (status, aware end, notice)."""
+    from ria.access.embargo import embargo_notice, embargo_status
+    from ria.catalog.accrual import as_utc
+
+    facts = CollectionInfo(row.name, None, None, None, None, at, embargo_ends_at=row.embargo_ends_at)
+    return {
+        "access_level": row.access_level,
+        "embargo_status": embargo_status(facts, at),
+        "embargo_ends_at": as_utc(row.embargo_ends_at),
+        "embargo_notice": embargo_notice(facts, at),
+    }
 
 
 class Catalog:
@@ -100,24 +144,24 @@ class Catalog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def collection_names(self) -> list[str]:
-        """Collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
-        return distinct_values(self.engine, "collection")
+    def collection_names(self, *, principal: Principal) -> list[str]:
+        """Visible collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
+        return distinct_values(self.engine, "collection", ALL_SERIES, principal)
 
-    def collections(self) -> list[CollectionInfo]:
-        """Every collection's descriptive record, sorted by name (including empty collections)."""
+    def collections(self, *, principal: Principal) -> list[CollectionInfo]:
+        """Every visible collection's descriptive record, sorted by name (including empty collections)."""
+        query = _COLLECTION_INFO.where(visible_collections(principal)).order_by(collection.c.name)
         with self.engine.connect() as conn:
-            return [
-                CollectionInfo(*row) for row in conn.execute(_COLLECTION_INFO.order_by(collection.c.name))
-            ]
+            return [CollectionInfo(*row) for row in conn.execute(query)]
 
-    def collection(self, name: str) -> CollectionInfo | None:
-        """One collection's descriptive record, or ``None`` if there is no such collection."""
+    def collection(self, name: str, *, principal: Principal) -> CollectionInfo | None:
+        """One collection's descriptive record, or ``None`` if there is none ``principal`` may see."""
+        query = _COLLECTION_INFO.where(collection.c.name == name, visible_collections(principal))
         with self.engine.connect() as conn:
-            row = conn.execute(_COLLECTION_INFO.where(collection.c.name == name)).first()
+            row = conn.execute(query).first()
         return None if row is None else CollectionInfo(*row)
 
-    def collection_stats(self) -> list[CollectionStats]:
+    def collection_stats(self, *, principal: Principal) -> list[CollectionStats]:
         """Patients, studies, series, instances, bytes and modalities per collection."""
         counts = (
             select(
@@ -133,6 +177,7 @@ class Catalog:
             .outerjoin(patient, patient.c.collection_id == collection.c.id)
             .outerjoin(study, study.c.patient_pk == patient.c.id)
             .outerjoin(series, series.c.study_pk == study.c.id)
+            .where(visible_collections(principal))
             .group_by(collection.c.id, collection.c.name, collection.c.created_at)
             .order_by(collection.c.name)
         )
@@ -141,13 +186,19 @@ class Catalog:
             .join(patient, patient.c.collection_id == collection.c.id)
             .join(study, study.c.patient_pk == patient.c.id)
             .join(series, series.c.study_pk == study.c.id)
-            .where(series.c.modality.is_not(None))
+            .where(series.c.modality.is_not(None), visible_collections(principal))
             .distinct()
         )
         with self.engine.connect() as conn:
             by_collection: dict[str, set[str]] = {}
             for name, modality in conn.execute(modalities):
                 by_collection.setdefault(name, set()).add(modality)
+            terms = {
+                row.name: row
+                for row in conn.execute(
+                    select(collection.c.name, collection.c.access_level, collection.c.embargo_ends_at)
+                )
+            }
             return [
                 CollectionStats(
                     name=name,
@@ -158,48 +209,57 @@ class Catalog:
                     bytes=int(n_bytes),
                     modalities=tuple(sorted(by_collection.get(name, ()))),
                     created_at=created,
+                    **_embargo_columns(terms[name], principal.now()),
                 )
                 for name, created, n_patients, n_studies, n_series, n_instances, n_bytes in conn.execute(
                     counts
                 )
             ]
 
-    def series(self, where: SeriesFilter = ALL_SERIES) -> list[SeriesRow]:
+    def series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[SeriesRow]:
         """Matching series (see :mod:`ria.catalog.search`); use :meth:`iter_series` to stream."""
-        return list(iter_series(self.engine, where))
+        return list(iter_series(self.engine, where, principal))
 
-    def iter_series(self, where: SeriesFilter = ALL_SERIES) -> Iterator[SeriesRow]:
-        return iter_series(self.engine, where)
+    def iter_series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> Iterator[SeriesRow]:
+        return iter_series(self.engine, where, principal)
 
-    def series_by_uid(self, uids: Sequence[str]) -> Iterator[SeriesRow]:
-        """The series among ``uids`` that exist, asked a batch at a time (carts and manifests of any size)."""
+    def series_by_uid(self, uids: Sequence[str], *, principal: Principal) -> Iterator[SeriesRow]:
+        """The visible series among ``uids``, asked a batch at a time (carts and manifests of any size)."""
         for start in range(0, len(uids), _UID_BATCH):
-            yield from iter_series(
-                self.engine, SeriesFilter(series_instance_uid=tuple(uids[start : start + _UID_BATCH]))
-            )
+            where = SeriesFilter(series_instance_uid=tuple(uids[start : start + _UID_BATCH]))
+            yield from iter_series(self.engine, where, principal)
 
-    def values(self, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
+    def values(
+        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+    ) -> list[str]:
         """Distinct values of a series facet among matching series (modality, body part, …)."""
-        return distinct_values(self.engine, field, where)
+        return distinct_values(self.engine, field, where, principal)
 
     def value_counts(
-        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, upper: bool = False
+        self,
+        field: ValueField,
+        where: SeriesFilter = ALL_SERIES,
+        *,
+        principal: Principal,
+        upper: bool = False,
     ) -> list[tuple[str, int]]:
         """Each value of a series facet with its number of distinct patients."""
-        return value_counts(self.engine, field, where, upper=upper)
+        return value_counts(self.engine, field, where, principal, upper=upper)
 
-    def patients(self, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
-        return list_patients(self.engine, where)
+    def patients(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[PatientRow]:
+        return list_patients(self.engine, where, principal)
 
-    def studies(self, where: SeriesFilter = ALL_SERIES) -> list[StudyRow]:
-        return list_studies(self.engine, where)
+    def studies(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[StudyRow]:
+        return list_studies(self.engine, where, principal)
 
-    def instances(self, series_instance_uid: str) -> list[InstanceRow]:
-        return list_instances(self.engine, series_instance_uid)
+    def instances(self, series_instance_uid: str, *, principal: Principal) -> list[InstanceRow]:
+        return list_instances(self.engine, series_instance_uid, principal)
 
-    def instance(self, sop_instance_uid: str, series_instance_uid: str | None = None) -> InstanceRow | None:
+    def instance(
+        self, sop_instance_uid: str, series_instance_uid: str | None = None, *, principal: Principal
+    ) -> InstanceRow | None:
         """One instance by SOPInstanceUID, optionally only within the given series."""
-        return find_instance(self.engine, sop_instance_uid, series_instance_uid)
+        return find_instance(self.engine, sop_instance_uid, principal, series_instance_uid)
 
     def instances_with_study(self, sop_instance_uids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
         """(SOPClassUID, StudyInstanceUID, SeriesInstanceUID) of each catalogued instance among

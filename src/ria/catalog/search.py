@@ -4,8 +4,10 @@ Every interface asks this question in its own dialect — TCIA's getSeries and
 value lists, manifests, later QIDO-RS, C-FIND and cohort queries — and
 translates the answer back. They all go through :class:`SeriesFilter`,
 compiled here, once, to SQLAlchemy Core, so results agree across interfaces.
-(Access control will be a required argument of this compiler: the one place
-the visibility rule is applied.)
+The caller's :class:`~ria.access.Principal` is a required argument of every
+query here: the visibility rule (:func:`ria.catalog.visibility.visible_collections`) is
+ANDed in by :func:`apply_filter`, the one place it is applied, so no interface
+can list, count or fetch what its caller may not see.
 
 Rows are plain, typed, frozen dataclasses; :func:`to_dataframe` turns any list
 of them into a pandas DataFrame for notebooks.
@@ -20,7 +22,9 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, distinct, func, select, tuple_
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.visibility import visible_collections
 from ria.errors import ConfigurationError
 
 __all__ = [
@@ -200,8 +204,10 @@ _EXACT = {
 }
 
 
-def apply_filter(query: Select[Any], where: SeriesFilter) -> Select[Any]:
-    """``query`` (over :func:`joined_series`) restricted to series matching ``where``."""
+def apply_filter(query: Select[Any], where: SeriesFilter, principal: Principal) -> Select[Any]:
+    """``query`` (over :func:`joined_series`) restricted to series matching ``where`` that ``principal``
+    may see."""
+    query = query.where(visible_collections(principal))
     for name, column in _EXACT.items():
         value = getattr(where, name)
         if isinstance(value, tuple):
@@ -238,7 +244,7 @@ def apply_filter(query: Select[Any], where: SeriesFilter) -> Select[Any]:
     return query
 
 
-def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[SeriesRow]:
+def iter_series(engine: Engine, where: SeriesFilter, principal: Principal) -> Iterator[SeriesRow]:
     """Matching series, ordered by collection, patient, study and series UID.
 
     Streams a page at a time with keyset pagination, so memory and per-page
@@ -250,7 +256,7 @@ def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[Se
         study.c.study_instance_uid,
         series.c.series_instance_uid,
     )
-    base = apply_filter(joined_series(*_SERIES_COLUMNS.values()), where).order_by(*order)
+    base = apply_filter(joined_series(*_SERIES_COLUMNS.values()), where, principal).order_by(*order)
     last: tuple[Any, ...] | None = None
     while True:
         query = base if last is None else base.where(tuple_(*order) > tuple_(*last))
@@ -264,18 +270,25 @@ def iter_series(engine: Engine, where: SeriesFilter = ALL_SERIES) -> Iterator[Se
         last = tuple(final[index] for index in _KEYSET)
 
 
-def distinct_values(engine: Engine, field: ValueField, where: SeriesFilter = ALL_SERIES) -> list[str]:
+def distinct_values(
+    engine: Engine, field: ValueField, where: SeriesFilter, principal: Principal
+) -> list[str]:
     """Distinct non-null values of ``field`` among matching series, sorted (TCIA's get…Values)."""
     column = _SERIES_COLUMNS.get(field)
     if column is None or field not in ValueField.__args__:  # type: ignore[attr-defined]
         raise ConfigurationError(f"cannot list values of {field!r}")
-    query = apply_filter(joined_series(column), where).where(column.is_not(None)).distinct().order_by(column)
+    query = (
+        apply_filter(joined_series(column), where, principal)
+        .where(column.is_not(None))
+        .distinct()
+        .order_by(column)
+    )
     with engine.connect() as conn:
         return [str(value) for value in conn.execute(query).scalars()]
 
 
 def value_counts(
-    engine: Engine, field: ValueField, where: SeriesFilter = ALL_SERIES, *, upper: bool = False
+    engine: Engine, field: ValueField, where: SeriesFilter, principal: Principal, *, upper: bool = False
 ) -> list[tuple[str, int]]:
     """Each non-null value of ``field`` with the number of distinct patients having it (TCIA's …AndCounts).
 
@@ -286,7 +299,7 @@ def value_counts(
         raise ConfigurationError(f"cannot count values of {field!r}")
     value = func.upper(column) if upper else column
     query = (
-        apply_filter(joined_series(value, func.count(distinct(patient.c.id))), where)
+        apply_filter(joined_series(value, func.count(distinct(patient.c.id))), where, principal)
         .where(column.is_not(None))
         .group_by(value)
         .order_by(value)
@@ -295,7 +308,7 @@ def value_counts(
         return [(str(name), int(count)) for name, count in conn.execute(query)]
 
 
-def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[PatientRow]:
+def list_patients(engine: Engine, where: SeriesFilter, principal: Principal) -> list[PatientRow]:
     """Patients with at least one matching series."""
     columns = (
         collection.c.name,
@@ -306,7 +319,7 @@ def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Pati
         patient.c.ethnic_group,
     )
     query = (
-        apply_filter(joined_series(*columns), where)
+        apply_filter(joined_series(*columns), where, principal)
         .distinct()
         .order_by(collection.c.name, patient.c.patient_id)
     )
@@ -314,7 +327,7 @@ def list_patients(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Pati
         return [PatientRow(*row) for row in conn.execute(query)]
 
 
-def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[StudyRow]:
+def list_studies(engine: Engine, where: SeriesFilter, principal: Principal) -> list[StudyRow]:
     """Studies with at least one matching series, with their matching-series count."""
     columns = (
         collection.c.name,
@@ -328,7 +341,7 @@ def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Study
         study.c.patient_age,
     )
     query = (
-        apply_filter(joined_series(*columns, func.count(series.c.id)), where)
+        apply_filter(joined_series(*columns, func.count(series.c.id)), where, principal)
         .group_by(study.c.id, *columns)
         .order_by(collection.c.name, patient.c.patient_id, study.c.study_instance_uid)
     )
@@ -336,26 +349,34 @@ def list_studies(engine: Engine, where: SeriesFilter = ALL_SERIES) -> list[Study
         return [StudyRow(*row) for row in conn.execute(query)]
 
 
-def _instances() -> Select[Any]:
-    return select(
-        series.c.series_instance_uid,
-        instance.c.sop_instance_uid,
-        instance.c.sop_class_uid,
-        instance.c.transfer_syntax_uid,
-        instance.c.instance_number,
-        instance.c.acquisition_number,
-        instance.c.size,
-        instance.c.sha256,
-        instance.c.md5,
-        instance.c.crc32,
-        instance.c.blob_key,
-    ).join(series, series.c.id == instance.c.series_pk)
+def _instances(principal: Principal) -> Select[Any]:
+    """Instances with their series, of collections ``principal`` may see."""
+    return (
+        select(
+            series.c.series_instance_uid,
+            instance.c.sop_instance_uid,
+            instance.c.sop_class_uid,
+            instance.c.transfer_syntax_uid,
+            instance.c.instance_number,
+            instance.c.acquisition_number,
+            instance.c.size,
+            instance.c.sha256,
+            instance.c.md5,
+            instance.c.crc32,
+            instance.c.blob_key,
+        )
+        .join(series, series.c.id == instance.c.series_pk)
+        .join(study, study.c.id == series.c.study_pk)
+        .join(patient, patient.c.id == study.c.patient_pk)
+        .join(collection, collection.c.id == patient.c.collection_id)
+        .where(visible_collections(principal))
+    )
 
 
-def list_instances(engine: Engine, series_instance_uid: str) -> list[InstanceRow]:
+def list_instances(engine: Engine, series_instance_uid: str, principal: Principal) -> list[InstanceRow]:
     """A series' instances in InstanceNumber order (unnumbered last, then by UID)."""
     query = (
-        _instances()
+        _instances(principal)
         .where(series.c.series_instance_uid == series_instance_uid)
         .order_by(
             instance.c.instance_number.is_(None), instance.c.instance_number, instance.c.sop_instance_uid
@@ -366,10 +387,10 @@ def list_instances(engine: Engine, series_instance_uid: str) -> list[InstanceRow
 
 
 def find_instance(
-    engine: Engine, sop_instance_uid: str, series_instance_uid: str | None = None
+    engine: Engine, sop_instance_uid: str, principal: Principal, series_instance_uid: str | None = None
 ) -> InstanceRow | None:
     """One instance by SOPInstanceUID (and, if given, only within that series)."""
-    query = _instances().where(instance.c.sop_instance_uid == sop_instance_uid)
+    query = _instances(principal).where(instance.c.sop_instance_uid == sop_instance_uid)
     if series_instance_uid is not None:
         query = query.where(series.c.series_instance_uid == series_instance_uid)
     with engine.connect() as conn:

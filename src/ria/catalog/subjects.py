@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, patient, series, study
 from ria.catalog.search import SeriesFilter, apply_filter, joined_series
 
@@ -94,7 +95,7 @@ class SubjectPage:
     body_parts: dict[str, int]
 
 
-def _subjects(engine: Engine, where: SeriesFilter) -> list[SubjectRow]:
+def _subjects(engine: Engine, where: SeriesFilter, principal: Principal) -> list[SubjectRow]:
     columns = (
         collection.c.name,
         patient.c.id,
@@ -106,7 +107,7 @@ def _subjects(engine: Engine, where: SeriesFilter) -> list[SubjectRow]:
         series.c.modality,
         series.c.body_part_examined,
     )
-    query = apply_filter(joined_series(*columns), where).order_by(
+    query = apply_filter(joined_series(*columns), where, principal).order_by(
         collection.c.name, patient.c.patient_id, study.c.study_instance_uid, series.c.series_instance_uid
     )
     subjects: list[SubjectRow] = []
@@ -173,13 +174,14 @@ def search_subjects(
     engine: Engine,
     where: SeriesFilter,
     *,
+    principal: Principal,
     sort: SortField = SortField.COLLECTION,
     ascending: bool = True,
     start: int = 0,
     size: int = 25,
 ) -> SubjectPage:
     """Subjects with a matching series, sorted and paged, with facet counts over all of them."""
-    subjects = sorted(_subjects(engine, where), key=_sort_key(sort), reverse=not ascending)
+    subjects = sorted(_subjects(engine, where, principal), key=_sort_key(sort), reverse=not ascending)
     collections: Counter[str] = Counter(s.collection for s in subjects)
     modalities: Counter[str] = Counter(m for s in subjects for m in s.modalities)
     body_parts: Counter[str] = Counter(b for s in subjects for b in s.body_parts)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
@@ -243,7 +244,7 @@ def cohort_command(
     if fmt in (Format.TCIA, Format.S5CMD) and view is not View.MANIFEST:
         raise InvalidParameterError("--format", f"--format {fmt.value} goes with --view manifest")
     with Archive(build_settings(data_dir, database_url)) as archive:
-        cohort = Cohort(archive, query)
+        cohort = Cohort(archive, query, OPERATOR)
         if view is View.SERIES:
             records = (series_record(row) for row in cohort.iter_series())
             if fmt is Format.CSV:
@@ -332,7 +333,7 @@ def survival_command(
     )  # fmt: skip
     query = _or_file(query, query_file)
     with Archive(build_settings(data_dir, database_url)) as archive:
-        result = kaplan_meier(Cohort(archive, query), split_by)
+        result = kaplan_meier(Cohort(archive, query, OPERATOR), split_by)
     table = Table("group", "patients", "events", "median survival (days)")
     for group in result.groups:
         median = "not reached" if group.median_days is None else f"{group.median_days:.0f}"
@@ -362,7 +363,7 @@ def linkage_command(
     from ria.cohort.linkage import linkage_report
 
     with Archive(build_settings(data_dir, database_url)) as archive:
-        report = linkage_report(archive, tuple(collection or ()))
+        report = linkage_report(archive, tuple(collection or ()), principal=OPERATOR)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return

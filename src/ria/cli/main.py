@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.cli.cite import cite_command
 from ria.cli.cohort import cohort_command, linkage_command, survival_command
@@ -283,7 +284,7 @@ def collections_list(
     from rich.table import Table
 
     with Archive(build_settings(data_dir, database_url)) as archive:
-        stats = archive.catalog.collection_stats()
+        stats = archive.catalog.collection_stats(principal=OPERATOR)
     if as_json:
         print(json.dumps([s.to_json() for s in stats], indent=2))
         return

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.search import Match, SeriesFilter
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
@@ -71,7 +72,7 @@ def create(
         manufacturer=_match(manufacturer),
     )
     with Archive(build_settings(data_dir, database_url)) as archive:
-        rows = archive.catalog.iter_series(where)
+        rows = archive.catalog.iter_series(where, principal=OPERATOR)
         lines: Iterator[str]
         if output_format is OutputFormat.CSV:
             lines = iter_csv_manifest(rows)
@@ -115,7 +116,10 @@ def read(
     missing: list[str] = []
     if check:
         with Archive(build_settings(data_dir, database_url)) as archive:
-            found = {row.series_instance_uid for row in archive.catalog.series_by_uid(manifest.series_uids)}
+            found = {
+                row.series_instance_uid
+                for row in archive.catalog.series_by_uid(manifest.series_uids, principal=OPERATOR)
+            }
             missing = [uid for uid in manifest.series_uids if uid not in found]
     if as_json:
         body: dict[str, object] = {"format": manifest.format.value, "series": list(manifest.series_uids)}

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.remote import SeriesOrigin, remote_series, series_origin
 from ria.cli.options import DatabaseUrl, DataDir, RemoteRoot, build_settings
@@ -122,7 +123,7 @@ def _targets(
         else:
             targets.append(origin)
     if collection is not None:
-        if archive.catalog.collection(collection) is None:
+        if archive.catalog.collection(collection, principal=OPERATOR) is None:
             raise NotFoundError(f"no collection {collection!r} in this archive", parameter="--collection")
         named = {t.series_instance_uid for t in targets}
         for origin in remote_series(archive.engine, collection_name=collection):

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from ria.access.principal import Principal
 from ria.catalog.schema import clinical, collection, label, mutation, patient
+from ria.catalog.visibility import visible_collections
 
 if TYPE_CHECKING:
     from ria.archive import Archive
@@ -71,10 +73,18 @@ def _participants(archive: Archive, table: Any) -> dict[str, str | None]:
     return found
 
 
-def linkage_report(archive: Archive, collections: tuple[str, ...] = ()) -> LinkageReport:
-    """Linkage per imaging collection (all, or those named) and per genomic project."""
-    query = select(collection.c.name, patient.c.patient_id).join(
-        patient, patient.c.collection_id == collection.c.id
+def linkage_report(
+    archive: Archive, collections: tuple[str, ...] = (), *, principal: Principal
+) -> LinkageReport:
+    """Linkage per imaging collection (all, or those named) and per genomic project.
+
+    Only imaging ``principal`` may see counts: a participant whose images are in a collection
+    hidden from the caller reads as "without imaging", never as a hint that such images exist.
+    """
+    query = (
+        select(collection.c.name, patient.c.patient_id)
+        .join(patient, patient.c.collection_id == collection.c.id)
+        .where(visible_collections(principal))
     )
     if collections:
         query = query.where(collection.c.name.in_(collections))
@@ -106,8 +116,14 @@ def linkage_report(archive: Archive, collections: tuple[str, ...] = ()) -> Linka
         )
     imaged = set().union(*imaging.values()) if imaging else set()
     if collections:
+        every = (
+            select(patient.c.patient_id)
+            .join(collection, collection.c.id == patient.c.collection_id)
+            .where(visible_collections(principal))
+            .distinct()
+        )
         with archive.engine.connect() as conn:
-            imaged = set(conn.execute(select(patient.c.patient_id).distinct()).scalars())
+            imaged = set(conn.execute(every).scalars())
     project_of: dict[str, str | None] = {}
     for source in (mutated, labelled, described):
         for participant, project in source.items():

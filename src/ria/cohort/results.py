@@ -3,9 +3,10 @@
 :class:`Cohort` is the plain-Python core behind ``ria cohort`` and
 ``/api/v1/cohorts``; a notebook calls it directly::
 
+    from ria.access import OPERATOR
     from ria.cohort import Cohort, CohortQuery, GeneCondition
-    cohort = Cohort(archive, CohortQuery(collection=("TCGA-LUAD",), modality=("CT",),
-                                         genes=(GeneCondition("KRAS"),)))
+    query = CohortQuery(collection=("TCGA-LUAD",), modality=("CT",), genes=(GeneCondition("KRAS"),))
+    cohort = Cohort(archive, query, OPERATOR)   # or the Principal of whoever is asking
     cohort.series_frame()          # one row per series (pandas)
     cohort.patients_frame()        # one row per patient, with clinical fields and the genes asked about
     print(cohort.citation().text)  # DOIs, licences and the TCGA acknowledgment
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import distinct, func, select
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, genomic_source, label, mutation, patient, series
 from ria.catalog.search import SeriesFilter, SeriesRow, apply_filter, joined_series
 from ria.cohort.compiler import (
@@ -124,6 +126,8 @@ class Citation:
     collections: tuple[CollectionCitation, ...]
     acknowledgment: str | None
     genomic_sources: tuple[str, ...] = field(default=())
+    embargo_notices: tuple[str, ...] = field(default=())
+    """What each publication embargo in force means for someone outside the collection's ISS group."""
 
     @property
     def text(self) -> str:
@@ -141,6 +145,8 @@ class Citation:
             lines.append("- (the cohort is empty: nothing to cite)")
         if self.genomic_sources:
             lines.append("Genomic and clinical data: " + "; ".join(self.genomic_sources) + ".")
+        if self.embargo_notices:
+            lines += ["", "Publication embargo:", *(f"- {notice}" for notice in self.embargo_notices)]
         if self.acknowledgment:
             lines += ["", "Acknowledgment (required):", self.acknowledgment]
         return "\n".join(lines) + "\n"
@@ -150,6 +156,7 @@ class Citation:
             "collections": [asdict(c) for c in self.collections],
             "acknowledgment": self.acknowledgment,
             "genomic_sources": list(self.genomic_sources),
+            "embargo_notices": list(self.embargo_notices),
             "text": self.text,
         }
 
@@ -180,16 +187,22 @@ def _pandas() -> Any:
 
 
 class Cohort:
-    """A cohort query bound to an archive; compiled once, evaluated on demand."""
+    """A cohort query bound to an archive and a caller; compiled once, evaluated on demand.
 
-    def __init__(self, archive: Archive, query: CohortQuery) -> None:
+    Every view reads only what ``principal`` may see (the one visibility rule applied by
+    :func:`ria.catalog.search.apply_filter`): a restricted collection's patients do not
+    appear in the series, the patients, the facet counts or the citation.
+    """
+
+    def __init__(self, archive: Archive, query: CohortQuery, principal: Principal) -> None:
         self.archive = archive
         self.query = query
+        self.principal = principal
         self.filter: SeriesFilter = compile_query(archive.engine, query)
 
     def iter_series(self) -> Iterator[SeriesRow]:
         """The cohort's series in collection, patient, study, series order (streamed)."""
-        return self.archive.catalog.iter_series(self.filter)
+        return self.archive.catalog.iter_series(self.filter, principal=self.principal)
 
     def series(self) -> list[SeriesRow]:
         return list(self.iter_series())
@@ -323,6 +336,7 @@ class Cohort:
                     apply_filter(
                         joined_series(column, func.count(distinct(patient.c.id)), func.count(series.c.id)),
                         self.filter,
+                        self.principal,
                     )
                     .where(column.is_not(None))
                     .group_by(column)
@@ -361,6 +375,7 @@ class Cohort:
                     func.count(distinct(patient.c.id)),
                 ),
                 self.filter,
+                self.principal,
             )
             .group_by(
                 collection.c.name,
@@ -378,7 +393,17 @@ class Cohort:
             collections=tuple(rows),
             acknowledgment=TCGA_ACKNOWLEDGMENT if tcga else None,
             genomic_sources=self._sources() if self.query.has_patient_conditions else (),
+            embargo_notices=self._embargo_notices([c.name for c in rows]),
         )
+
+    def _embargo_notices(self, names: Sequence[str]) -> tuple[str, ...]:
+        """The publication embargoes in force, at the caller's moment, on the collections cited."""
+        from ria.access.embargo import embargo_notice
+        from ria.catalog.governance import read_governance
+
+        infos = [read_governance(self.archive.engine, name) for name in names]
+        notices = (embargo_notice(info, self.principal.now()) for info in infos if info is not None)
+        return tuple(notice for notice in notices if notice)
 
     def _sources(self) -> tuple[str, ...]:
         with self.archive.engine.connect() as conn:

@@ -19,7 +19,9 @@ from typing import Any, Literal
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select
 
+from ria.access.principal import Principal
 from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.visibility import visible_collections
 from ria.errors import InvalidParameterError
 
 __all__ = ["ATTRIBUTES", "Level", "QidoQuery", "QidoResult", "parse_query", "search"]
@@ -271,9 +273,13 @@ def _level_select(query: QidoQuery) -> Select[Any]:
     )
 
 
-def search(engine: Engine, query: QidoQuery, base_url: str) -> QidoResult:
-    """Run a QIDO-RS search; ``base_url`` is the service root RetrieveURLs start with."""
-    statement = _level_select(query)
+def search(engine: Engine, query: QidoQuery, base_url: str, principal: Principal) -> QidoResult:
+    """Run a QIDO-RS search; ``base_url`` is the service root RetrieveURLs start with.
+
+    Only collections ``principal`` may see are searched (the one visibility rule), so a
+    restricted study is absent from results and counts alike.
+    """
+    statement = _level_select(query).where(visible_collections(principal))
     if query.study_uid:
         statement = statement.where(study.c.study_instance_uid == query.study_uid)
     if query.series_uid:

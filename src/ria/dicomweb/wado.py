@@ -21,7 +21,9 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from sqlalchemy import select
 
-from ria.catalog.schema import instance, series, study
+from ria.access.principal import Principal
+from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.visibility import visible_collections
 from ria.dicom.streams import PlainStream
 from ria.errors import InvalidParameterError, NotAcceptableError, NotFoundError
 from ria.remote import fetch_for_retrieve, first_remote, remote_refusal
@@ -75,10 +77,41 @@ class StoredInstance:
     size: int
 
 
+def _visible(archive: Archive, principal: Principal, study_uid: str, series_uid: str | None) -> bool:
+    """Whether the study (and series) exists in a collection ``principal`` may see."""
+    statement = (
+        select(study.c.id)
+        .select_from(
+            study.join(patient, study.c.patient_pk == patient.c.id).join(
+                collection, patient.c.collection_id == collection.c.id
+            )
+        )
+        .where(study.c.study_instance_uid == study_uid, visible_collections(principal))
+    )
+    if series_uid is not None:
+        statement = statement.join(series, series.c.study_pk == study.c.id).where(
+            series.c.series_instance_uid == series_uid
+        )
+    with archive.engine.connect() as conn:
+        return conn.execute(statement.limit(1)).first() is not None
+
+
 def select_instances(
-    archive: Archive, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    archive: Archive,
+    study_uid: str,
+    series_uid: str | None = None,
+    sop_uid: str | None = None,
+    *,
+    principal: Principal,
 ) -> list[StoredInstance]:
-    """The instances a WADO-RS path names, in series and instance-number order; 404 if none."""
+    """The instances a WADO-RS path names, in series and instance-number order; 404 if none.
+
+    What ``principal`` may not see is answered exactly like what does not exist (404, the
+    same message), before anything is fetched or a remote series' location is told.
+    """
+    what = "instance" if sop_uid else "series" if series_uid else "study"
+    if not _visible(archive, principal, study_uid, series_uid):
+        raise NotFoundError(f"no such {what} in this archive")
     statement = (
         select(
             study.c.study_instance_uid,
@@ -110,7 +143,6 @@ def select_instances(
         rows = [StoredInstance(*row) for row in conn.execute(statement)]
     if not rows:
         _raise_if_remote(archive, study_uid, series_uid)
-        what = "instance" if sop_uid else "series" if series_uid else "study"
         raise NotFoundError(f"no such {what} in this archive")
     return rows
 

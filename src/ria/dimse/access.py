@@ -3,8 +3,11 @@
 Every query and retrieve goes through :func:`visible_scope` and applies the
 :class:`~ria.catalog.search.SeriesFilter` it returns (via
 :func:`ria.catalog.dimse_queries.iter_matches`), so an access-control layer has
-one function to change. Today every collection is visible to every peer; held
-(quarantined) instances are never visible, as they are outside the catalogue tree.
+one function to change. DICOM peers are not authenticated (an AE title is a
+label anyone can send), so a peer is an anonymous caller: it sees public
+collections only, under the same visibility rule as every other interface
+(:func:`peer_principal`). Held (quarantined) instances are never visible, as they
+are outside the catalogue tree.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ria.access.principal import ANONYMOUS, Principal
 from ria.catalog.search import ALL_SERIES, SeriesFilter
 
 if TYPE_CHECKING:
     from ria.archive import Archive
 
-__all__ = ["Peer", "visible_scope"]
+__all__ = ["Peer", "peer_principal", "visible_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,12 @@ class Peer:
 
 
 def visible_scope(archive: Archive, peer: Peer) -> SeriesFilter:
-    """The series ``peer`` may find and retrieve (every collection, for now)."""
-    del archive, peer  # the inputs an access rule will use
+    """The series filter a peer's queries start from (all series; visibility is :func:`peer_principal`'s)."""
+    del archive, peer
     return ALL_SERIES
+
+
+def peer_principal(archive: Archive, peer: Peer) -> Principal:
+    """Who a DICOM peer counts as: anonymous, since nothing in DIMSE proves who it is."""
+    del archive, peer
+    return ANONYMOUS

@@ -23,7 +23,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog.dimse_queries import iter_matches
-from ria.dimse.access import Peer, visible_scope
+from ria.dimse.access import Peer, peer_principal, visible_scope
 from ria.dimse.config import NodeConfig
 from ria.dimse.identifiers import (
     PATIENT_ROOT_MODELS,
@@ -268,8 +268,9 @@ class DicomNode:
         if parsed.unsupported:
             log.info("C-FIND: no matching on %s (answered as return keys)", ", ".join(parsed.unsupported))
         scope = visible_scope(self.archive, activity.peer)
+        principal = peer_principal(self.archive, activity.peer)
         try:
-            for match in iter_matches(self.archive.engine, parsed.query, scope):
+            for match in iter_matches(self.archive.engine, parsed.query, scope, principal):
                 if event.is_cancelled:
                     yield _CANCELLED, None
                     return
@@ -286,8 +287,9 @@ class DicomNode:
         activity.retrieves += 1
         model = str(event.request.AffectedSOPClassUID)
         scope = visible_scope(self.archive, activity.peer)
+        principal = peer_principal(self.archive, activity.peer)
         try:
-            return retrieve_plan(self.archive, scope, event.identifier, model), SUCCESS
+            return retrieve_plan(self.archive, scope, principal, event.identifier, model), SUCCESS
         except InvalidIdentifier as exc:
             log.warning("retrieve from %s refused (0xA900): %s", activity.peer.calling_ae_title, exc)
             return None, _IDENTIFIER_DOES_NOT_MATCH

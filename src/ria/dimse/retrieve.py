@@ -22,6 +22,7 @@ import pydicom
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.presentation import PresentationContext, build_context
 
+from ria.access.principal import Principal
 from ria.catalog.dimse_queries import QRMatch, iter_matches
 from ria.catalog.search import SeriesFilter
 from ria.dicom.streams import PlainStream
@@ -51,9 +52,11 @@ class _Unreadable:
 UNREADABLE = _Unreadable()
 
 
-def retrieve_plan(archive: Archive, scope: SeriesFilter, identifier: Dataset, model: str) -> list[QRMatch]:
+def retrieve_plan(
+    archive: Archive, scope: SeriesFilter, principal: Principal, identifier: Dataset, model: str
+) -> list[QRMatch]:
     """The instances a C-MOVE/C-GET identifier asks for (raises InvalidIdentifier)."""
-    return list(iter_matches(archive.engine, retrieve_query(identifier, model), scope))
+    return list(iter_matches(archive.engine, retrieve_query(identifier, model), scope, principal))
 
 
 def move_contexts(instances: Sequence[QRMatch]) -> list[PresentationContext]:

@@ -10,14 +10,18 @@ hashed from the bytes actually sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ria.access.embargo import embargo_notice
+from ria.access.principal import Principal
 from ria.archive import Archive
 from ria.catalog.queries import CollectionInfo
 from ria.catalog.search import InstanceRow, SeriesFilter, SeriesRow
+from ria.cohort.results import TCGA_ACKNOWLEDGMENT
 from ria.download.zipstream import Md5Manifest, ZipMember, iter_zip
 from ria.errors import NotFoundError
 from ria.remote import fetch_for_download
@@ -59,8 +63,9 @@ def tcia_new_file_names(instances: Sequence[InstanceRow]) -> list[str]:
     return names
 
 
-def license_text(series: SeriesRow, info: CollectionInfo | None) -> str:
-    """The LICENSE member: the collection's licence, and how to cite it, in plain words."""
+def license_text(series: SeriesRow, info: CollectionInfo | None, *, at: dt.datetime | None = None) -> str:
+    """The LICENSE member: the collection's licence, how to cite it, the TCGA acknowledgment and any
+    publication embargo in force at ``at`` (default now), in plain words."""
     lines = ["License Information."]
     if info is not None and info.license_name:
         where = f" at {info.license_uri}" if info.license_uri else ""
@@ -75,6 +80,11 @@ def license_text(series: SeriesRow, info: CollectionInfo | None) -> str:
         )
     if info is not None and info.doi_url:
         lines.append(f"Publications using these data must cite the collection: {info.doi_url}")
+    notice = None if info is None else embargo_notice(info, at)
+    if notice:
+        lines.append(notice)
+    if series.collection.upper().startswith("TCGA-"):
+        lines.append(f"Publications must carry the TCGA acknowledgment: {TCGA_ACKNOWLEDGMENT}")
     lines.append(f"Series: {series.series_instance_uid}")
     return "\n".join(lines) + "\n"
 
@@ -123,6 +133,7 @@ def series_zip(
     archive: Archive,
     series_instance_uid: str,
     *,
+    principal: Principal,
     new_file_names: bool = False,
     include_license: bool = True,
     include_md5: bool = False,
@@ -131,8 +142,9 @@ def series_zip(
 
     A remote series is fetched from the mirror first when one is configured (:mod:`ria.remote`).
     """
-    rows = archive.catalog.series(SeriesFilter(series_instance_uid=series_instance_uid))
-    if not rows:
+    where = SeriesFilter(series_instance_uid=series_instance_uid)
+    rows = archive.catalog.series(where, principal=principal)
+    if not rows:  # not there, or not for this caller: the same answer, so nothing leaks
         raise NotFoundError(
             f"no series with SeriesInstanceUID {series_instance_uid}", parameter="SeriesInstanceUID"
         )
@@ -140,14 +152,14 @@ def series_zip(
     # A remote series is fetched from the mirror first (RIA_REMOTE_ROOT), or refused with a 409 saying how.
     if series.is_remote:
         fetch_for_download(archive, series_instance_uid)
-        series = archive.catalog.series(SeriesFilter(series_instance_uid=series_instance_uid))[0]
-    instances = archive.catalog.instances(series_instance_uid)
+        series = archive.catalog.series(where, principal=principal)[0]
+    instances = archive.catalog.instances(series_instance_uid, principal=principal)
     names = tcia_new_file_names(instances) if new_file_names else sequential_names(len(instances))
-    info = archive.catalog.collection(series.collection)
+    info = archive.catalog.collection(series.collection, principal=principal)
     return SeriesZip(
         series=series,
         instances=instances,
         names=names,
-        license=license_text(series, info) if include_license else None,
+        license=license_text(series, info, at=principal.now()) if include_license else None,
         md5=Md5Manifest() if include_md5 else None,
     )

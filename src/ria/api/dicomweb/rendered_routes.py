@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ria.api.deps import get_archive
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.routes import select_scoped
 from ria.archive import Archive
 from ria.dicomweb import wado
@@ -94,11 +94,12 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         sop: str,
         request: Request,
         archive: ArchiveDep,
+        principal: PrincipalDep,
         window: Window = None,
         viewport: Viewport = None,
         quality: Quality = None,
     ) -> Response:
-        rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
+        rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
         return await picture(archive, rows, 1, options(request, window, viewport, quality))
 
     @router.get(
@@ -111,6 +112,7 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         frame: str,
         request: Request,
         archive: ArchiveDep,
+        principal: PrincipalDep,
         window: Window = None,
         viewport: Viewport = None,
         quality: Quality = None,
@@ -118,27 +120,39 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         numbers = wado.parse_frame_numbers(frame)
         if len(numbers) != 1:
             raise InvalidParameterError("frames", "a rendered frame is one frame number")
-        rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
+        rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
         return await picture(archive, rows, numbers[0], options(request, window, viewport, quality))
 
     @router.get("/studies/{study}/series/{series}/instances/{sop}/thumbnail", summary="WADO-RS: thumbnail")
     async def thumbnail_instance(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, viewport: Viewport = None
+        study: str,
+        series: str,
+        sop: str,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
+        viewport: Viewport = None,
     ) -> Response:
-        rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series, sop)
+        rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
         return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
 
     @router.get("/studies/{study}/series/{series}/thumbnail", summary="WADO-RS: a series' thumbnail")
     async def thumbnail_series(
-        study: str, series: str, request: Request, archive: ArchiveDep, viewport: Viewport = None
+        study: str,
+        series: str,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
+        viewport: Viewport = None,
     ) -> Response:
-        rows = await run_in_threadpool(select_scoped, archive, scope(request), study, series)
+        rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series)
         return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
 
     @router.get("/wado", summary="WADO-URI (PS3.18 §9): one object, as DICOM or as a picture")
     async def wado_uri(
         request: Request,
         archive: ArchiveDep,
+        principal: PrincipalDep,
         request_type: Annotated[str | None, Query(alias="requestType")] = None,
         study_uid: Annotated[str | None, Query(alias="studyUID")] = None,
         series_uid: Annotated[str | None, Query(alias="seriesUID")] = None,
@@ -157,7 +171,7 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
                 raise InvalidParameterError(name, f"{name} is required")
         assert study_uid and series_uid and object_uid
         found = await run_in_threadpool(
-            select_scoped, archive, scope(request), study_uid, series_uid, object_uid
+            select_scoped, archive, principal, scope(request), study_uid, series_uid, object_uid
         )
         kind = (content_type or "image/jpeg").split(";")[0].strip()
         if kind == "application/dicom":

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.stow import handle_store
 from ria.archive import Archive
 from ria.dicomweb import qido, wado
@@ -83,13 +84,14 @@ def _multipart(parts: Iterator[tuple[str, Iterator[bytes]]], part_type: str) -> 
 
 def select_scoped(
     archive: Archive,
+    principal: Principal,
     collection: str | None,
     study_uid: str,
     series_uid: str | None = None,
     sop_uid: str | None = None,
 ) -> list[wado.StoredInstance]:
     """The instances a path names, within the service root's collection if it has one (else 404)."""
-    rows = wado.select_instances(archive, study_uid, series_uid, sop_uid)
+    rows = wado.select_instances(archive, study_uid, series_uid, sop_uid, principal=principal)
     if collection is not None and not archive.catalog.study_in_collection(study_uid, collection):
         raise NotFoundError("no such study in this collection")
     return rows
@@ -105,12 +107,13 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
     def selected(
         archive: Archive,
+        principal: Principal,
         request: Request,
         study_uid: str,
         series_uid: str | None = None,
         sop_uid: str | None = None,
     ) -> list[wado.StoredInstance]:
-        return select_scoped(archive, scope(request), study_uid, series_uid, sop_uid)
+        return select_scoped(archive, principal, scope(request), study_uid, series_uid, sop_uid)
 
     # --- STOW-RS -------------------------------------------------------------------------------
 
@@ -129,11 +132,13 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         return _json(response.body, response.status)
 
     @router.post("/studies", summary="STOW-RS: store instances (multipart/related; application/dicom)")
-    async def stow(request: Request, archive: ArchiveDep) -> Response:
+    async def stow(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
         return await store(request, archive, None)
 
     @router.post("/studies/{study}", summary="STOW-RS: store instances of one study")
-    async def stow_study(study: str, request: Request, archive: ArchiveDep) -> Response:
+    async def stow_study(
+        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
         return await store(request, archive, study)
 
     # --- QIDO-RS -------------------------------------------------------------------------------
@@ -141,6 +146,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
     async def search(
         request: Request,
         archive: Archive,
+        principal: Principal,
         level: qido.Level,
         study_uid: str | None = None,
         series_uid: str | None = None,
@@ -153,42 +159,57 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
             if query.collection not in (None, name):
                 raise InvalidParameterError("collection", "this service root searches one collection only")
             query = qido.QidoQuery(**{**query.__dict__, "collection": name})
-        result = await run_in_threadpool(qido.search, archive.engine, query, _base_url(request, name))
+        result = await run_in_threadpool(
+            qido.search, archive.engine, query, _base_url(request, name), principal
+        )
         headers = {}
         if result.truncated:
             headers["Warning"] = '299 ria "There are more results than the limit; request them with offset"'
         return _json(result.items, headers=headers)
 
     @router.get("/studies", summary="QIDO-RS: search for studies")
-    async def search_studies(request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "study")
+    async def search_studies(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
+        return await search(request, archive, principal, "study")
 
     @router.get("/series", summary="QIDO-RS: search for series in all studies")
-    async def search_all_series(request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "series")
+    async def search_all_series(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
+        return await search(request, archive, principal, "series")
 
     @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study")
-    async def search_series(study: str, request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "series", study)
+    async def search_series(
+        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await search(request, archive, principal, "series", study)
 
     @router.get("/instances", summary="QIDO-RS: search for instances in all studies")
-    async def search_all_instances(request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "instance")
+    async def search_all_instances(
+        request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await search(request, archive, principal, "instance")
 
     @router.get("/studies/{study}/instances", summary="QIDO-RS: search for instances of a study")
-    async def search_study_instances(study: str, request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "instance", study)
+    async def search_study_instances(
+        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await search(request, archive, principal, "instance", study)
 
     @router.get("/studies/{study}/series/{series}/instances", summary="QIDO-RS: search instances of a series")
-    async def search_instances(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
-        return await search(request, archive, "instance", study, series)
+    async def search_instances(
+        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await search(request, archive, principal, "instance", study, series)
 
     # --- WADO-RS -------------------------------------------------------------------------------
 
     async def retrieve(
-        request: Request, archive: Archive, study: str, series: str | None = None, sop: str | None = None
+        request: Request,
+        archive: Archive,
+        principal: Principal,
+        study: str,
+        series: str | None = None,
+        sop: str | None = None,
     ) -> Response:
-        rows = await run_in_threadpool(selected, archive, request, study, series, sop)
+        rows = await run_in_threadpool(selected, archive, principal, request, study, series, sop)
         _dicom_accept(request, {row.transfer_syntax_uid for row in rows})
 
         def parts() -> Iterator[tuple[str, Iterator[bytes]]]:
@@ -202,24 +223,33 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         return _multipart(parts(), "application/dicom")
 
     @router.get("/studies/{study}", summary="WADO-RS: a study's instances")
-    async def retrieve_study(study: str, request: Request, archive: ArchiveDep) -> Response:
-        return await retrieve(request, archive, study)
+    async def retrieve_study(
+        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await retrieve(request, archive, principal, study)
 
     @router.get("/studies/{study}/series/{series}", summary="WADO-RS: a series' instances")
-    async def retrieve_series(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
-        return await retrieve(request, archive, study, series)
+    async def retrieve_series(
+        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await retrieve(request, archive, principal, study, series)
 
     @router.get("/studies/{study}/series/{series}/instances/{sop}", summary="WADO-RS: one instance")
     async def retrieve_instance(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep
+        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
-        return await retrieve(request, archive, study, series, sop)
+        return await retrieve(request, archive, principal, study, series, sop)
 
     async def metadata(
-        request: Request, archive: Archive, study: str, series: str | None = None, sop: str | None = None
+        request: Request,
+        archive: Archive,
+        principal: Principal,
+        study: str,
+        series: str | None = None,
+        sop: str | None = None,
     ) -> Response:
         _check_json_accept(request)
-        rows = await run_in_threadpool(selected, archive, request, study, series, sop)
+        rows = await run_in_threadpool(selected, archive, principal, request, study, series, sop)
         base = _base_url(request, scope(request))
 
         def body() -> Iterator[bytes]:
@@ -233,27 +263,37 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         return StreamingResponse(body(), media_type=DICOM_JSON)
 
     @router.get("/studies/{study}/metadata", summary="WADO-RS: a study's metadata (DICOM JSON)")
-    async def study_metadata(study: str, request: Request, archive: ArchiveDep) -> Response:
-        return await metadata(request, archive, study)
+    async def study_metadata(
+        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await metadata(request, archive, principal, study)
 
     @router.get("/studies/{study}/series/{series}/metadata", summary="WADO-RS: a series' metadata")
-    async def series_metadata(study: str, series: str, request: Request, archive: ArchiveDep) -> Response:
-        return await metadata(request, archive, study, series)
+    async def series_metadata(
+        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await metadata(request, archive, principal, study, series)
 
     @router.get(
         "/studies/{study}/series/{series}/instances/{sop}/metadata", summary="WADO-RS: instance metadata"
     )
     async def instance_metadata(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep
+        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
-        return await metadata(request, archive, study, series, sop)
+        return await metadata(request, archive, principal, study, series, sop)
 
     @router.get("/studies/{study}/series/{series}/instances/{sop}/frames/{frames}", summary="WADO-RS: frames")
     async def retrieve_frames(
-        study: str, series: str, sop: str, frames: str, request: Request, archive: ArchiveDep
+        study: str,
+        series: str,
+        sop: str,
+        frames: str,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
     ) -> Response:
         numbers = wado.parse_frame_numbers(frames)
-        (row,) = await run_in_threadpool(selected, archive, request, study, series, sop)
+        (row,) = await run_in_threadpool(selected, archive, principal, request, study, series, sop)
         layout = await run_in_threadpool(wado.frame_layout, archive, row)
         for number in numbers:
             if number > len(layout.spans):
@@ -267,9 +307,15 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}", summary="WADO-RS: bulk data"
     )
     async def retrieve_bulkdata(
-        study: str, series: str, sop: str, path: str, request: Request, archive: ArchiveDep
+        study: str,
+        series: str,
+        sop: str,
+        path: str,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
     ) -> Response:
-        (row,) = await run_in_threadpool(selected, archive, request, study, series, sop)
+        (row,) = await run_in_threadpool(selected, archive, principal, request, study, series, sop)
         value = await run_in_threadpool(wado.bulk_value, archive, row, path)
         return _multipart(iter([("application/octet-stream", iter([value]))]), "application/octet-stream")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 
-from ria.api.deps import get_archive
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import V1, pick
 from ria.api.tcia.fields import series_fields
 from ria.api.tcia.formats import TciaFormat, render, render_json
@@ -31,21 +31,24 @@ _CART_COLUMNS = (
 @router.post("/createSharedList", summary="Save a list of series as a named shared cart")
 def create_shared_list(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     uid_list: Annotated[list[str], Form(alias="list")],
     name: Annotated[str | None, Form()] = None,
     description: Annotated[str | None, Form()] = None,
 ) -> Response:
     uids = split_list("list", uid_list, uids=True)
-    chosen = create_cart(archive.engine, uids, name or None, description)
+    chosen = create_cart(archive.engine, uids, name or None, description, principal=principal)
     return render_json({"name": chosen, "series": len(uids)})
 
 
 @router.get("/v1/getContentsByName", summary="The series of a shared cart")
-def get_contents_by_name(archive: ArchiveDep, name: Annotated[str, Query()]) -> Response:
-    uids = tuple(cart_series(archive.engine, name))
-    collections = {c.name: c for c in archive.catalog.collections()}
+def get_contents_by_name(
+    archive: ArchiveDep, principal: PrincipalDep, name: Annotated[str, Query()]
+) -> Response:
+    uids = tuple(cart_series(archive.engine, name, principal=principal))
+    collections = {c.name: c for c in archive.catalog.collections(principal=principal)}
     rows = []
-    for row in archive.catalog.series_by_uid(uids):
+    for row in archive.catalog.series_by_uid(uids, principal=principal):
         fields = series_fields(row, collections, V1)
         fields["Date Released"] = fields.get("DateReleased")
         rows.append(pick(fields, _CART_COLUMNS))

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import V4
 from ria.api.tcia.formats import parse_format, render, render_json
 from ria.api.tcia.params import allow_only, require_uid
@@ -39,18 +40,23 @@ SPECIES_TAXONOMY = [
 
 
 def _counts(
-    archive: Archive, field: ValueField, key: str, where: SeriesFilter, upper: bool = False
+    archive: Archive,
+    principal: Principal,
+    field: ValueField,
+    key: str,
+    where: SeriesFilter,
+    upper: bool = False,
 ) -> Response:
     rows = [
         {key: value, "Count": count, "Authorized": 1}
-        for value, count in archive.catalog.value_counts(field, where, upper=upper)
+        for value, count in archive.catalog.value_counts(field, where, upper=upper, principal=principal)
     ]
     return render(rows, parse_format(None))
 
 
 @router.get("/getCollectionValuesAndCounts", summary="Collections with their number of patients")
-def get_collection_values_and_counts(archive: ArchiveDep) -> Response:
-    return _counts(archive, "collection", "Collection", SeriesFilter())
+def get_collection_values_and_counts(archive: ArchiveDep, principal: PrincipalDep) -> Response:
+    return _counts(archive, principal, "collection", "Collection", SeriesFilter())
 
 
 @router.get(
@@ -60,11 +66,12 @@ def get_collection_values_and_counts(archive: ArchiveDep) -> Response:
 )
 def get_modality_values_and_counts(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: Annotated[str | None, Query(alias="Collection")] = None,
     body_part: Annotated[str | None, Query(alias="BodyPartExamined")] = None,
 ) -> Response:
     where = SeriesFilter(collection=collection, body_part_examined=body_part)
-    return _counts(archive, "modality", "Modality", where)
+    return _counts(archive, principal, "modality", "Modality", where)
 
 
 @router.get(
@@ -74,11 +81,12 @@ def get_modality_values_and_counts(
 )
 def get_body_part_values_and_counts(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: Annotated[str | None, Query(alias="Collection")] = None,
     modality: Annotated[str | None, Query(alias="Modality")] = None,
 ) -> Response:
     where = SeriesFilter(collection=collection, modality=modality)
-    return _counts(archive, "body_part_examined", "BodyPart", where, upper=True)
+    return _counts(archive, principal, "body_part_examined", "BodyPart", where, upper=True)
 
 
 @router.get(
@@ -88,17 +96,18 @@ def get_body_part_values_and_counts(
 )
 def get_manufacturer_values_and_counts(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: Annotated[str | None, Query(alias="Collection")] = None,
     modality: Annotated[str | None, Query(alias="Modality")] = None,
     body_part: Annotated[str | None, Query(alias="BodyPartExamined")] = None,
 ) -> Response:
     where = SeriesFilter(collection=collection, modality=modality, body_part_examined=body_part)
-    return _counts(archive, "manufacturer", "Manufacturer", where)
+    return _counts(archive, principal, "manufacturer", "Manufacturer", where)
 
 
 @router.get("/getSpeciesValuesAndCounts", summary="Species (SNOMED codes) with their number of patients")
-def get_species_values_and_counts(archive: ArchiveDep) -> Response:
-    patients = sum(count for _name, count in archive.catalog.value_counts("collection"))
+def get_species_values_and_counts(archive: ArchiveDep, principal: PrincipalDep) -> Response:
+    patients = sum(count for _name, count in archive.catalog.value_counts("collection", principal=principal))
     rows = [{"Species": HUMAN["speciesCode"], "Count": patients, "Authorized": 1}] if patients else []
     return render(rows, parse_format(None))
 
@@ -114,7 +123,9 @@ def get_species_tax() -> Response:
     dependencies=[Depends(allow_only("collectionName"))],
 )
 def get_collection_descriptions(
-    archive: ArchiveDep, collection_name: Annotated[str | None, Query(alias="collectionName")] = None
+    archive: ArchiveDep,
+    principal: PrincipalDep,
+    collection_name: Annotated[str | None, Query(alias="collectionName")] = None,
 ) -> Response:
     rows = [
         {
@@ -126,7 +137,7 @@ def get_collection_descriptions(
             "licenseName": info.license_name,
             "licenseURI": info.license_uri,
         }
-        for number, info in enumerate(archive.catalog.collections(), start=1)
+        for number, info in enumerate(archive.catalog.collections(principal=principal), start=1)
         if collection_name is None or info.name == collection_name
     ]
     return render_json([{k: v for k, v in row.items() if v is not None} for row in rows])
@@ -153,6 +164,7 @@ def _normalise_doi(value: str) -> str:
 )
 def get_collection_or_series_for_doi(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     doi: Annotated[str, Form(alias="DOI")],
     collection_or_series: Annotated[str | None, Form(alias="CollectionOrSeries")] = None,
     format: Annotated[str | None, Form()] = None,
@@ -162,7 +174,9 @@ def get_collection_or_series_for_doi(
         raise InvalidParameterError("CollectionOrSeries", "CollectionOrSeries must be collection or series")
     wanted = _normalise_doi(doi)
     names = [
-        info.name for info in archive.catalog.collections() if info.doi and _normalise_doi(info.doi) == wanted
+        info.name
+        for info in archive.catalog.collections(principal=principal)
+        if info.doi and _normalise_doi(info.doi) == wanted
     ]
     if not names:
         raise NotFoundError(f"DOI {doi[:100]!r} is not recorded for any collection", parameter="DOI")
@@ -171,7 +185,7 @@ def get_collection_or_series_for_doi(
     else:
         rows = [
             {"collection": row.collection, "seriesInstanceUID": row.series_instance_uid, "authorized": 1}
-            for row in archive.catalog.iter_series(SeriesFilter(collection=tuple(names)))
+            for row in archive.catalog.iter_series(SeriesFilter(collection=tuple(names)), principal=principal)
         ]
     return render(rows, parse_format(format))
 
@@ -182,10 +196,13 @@ def get_collection_or_series_for_doi(
     dependencies=[Depends(allow_only("SeriesUID", "format"))],
 )
 async def get_dicom_tags(
-    archive: ArchiveDep, series_uid: Annotated[str, Query(alias="SeriesUID")], format: Text = None
+    archive: ArchiveDep,
+    principal: PrincipalDep,
+    series_uid: Annotated[str, Query(alias="SeriesUID")],
+    format: Text = None,
 ) -> Response:
     uid = require_uid("SeriesUID", series_uid)
-    instances = await run_in_threadpool(archive.catalog.instances, uid)
+    instances = await run_in_threadpool(lambda: archive.catalog.instances(uid, principal=principal))
     if not instances:
         raise NotFoundError(f"no series with SeriesInstanceUID {uid}", parameter="SeriesUID")
 
@@ -209,10 +226,13 @@ def _blob_md5(archive: Archive, key: str) -> str:
     dependencies=[Depends(allow_only("SOPInstanceUID", "format"))],
 )
 def get_md5_hash_for_image(
-    archive: ArchiveDep, sop_uid: Annotated[str, Query(alias="SOPInstanceUID")], format: Text = None
+    archive: ArchiveDep,
+    principal: PrincipalDep,
+    sop_uid: Annotated[str, Query(alias="SOPInstanceUID")],
+    format: Text = None,
 ) -> Response:
     sop = require_uid("SOPInstanceUID", sop_uid)
-    row = archive.catalog.instance(sop)
+    row = archive.catalog.instance(sop, principal=principal)
     if row is None:
         raise NotFoundError(f"no instance with SOPInstanceUID {sop}", parameter="SOPInstanceUID")
     return PlainTextResponse(row.md5 or _blob_md5(archive, row.blob_key))
@@ -225,6 +245,7 @@ def get_md5_hash_for_image(
 )
 async def get_md5_hierarchy(
     archive: ArchiveDep,
+    principal: PrincipalDep,
     series_uid: Annotated[str | None, Form(alias="SeriesInstanceUID")] = None,
     study_uid: Annotated[str | None, Form(alias="StudyInstanceUID")] = None,
     patient_id: Annotated[str | None, Form(alias="PatientID")] = None,
@@ -243,14 +264,16 @@ async def get_md5_hierarchy(
             "SeriesInstanceUID", "give one of SeriesInstanceUID, StudyInstanceUID, PatientID or Collection"
         )
     digest = await run_in_threadpool(
-        md5_hierarchy, archive.engine, where, lambda key: _blob_md5(archive, key)
+        md5_hierarchy, archive.engine, where, principal, lambda key: _blob_md5(archive, key)
     )
     return PlainTextResponse(digest or "")
 
 
 @router.get("/getMinMaxTimepoints", summary="Earliest and latest study dates")
-def get_min_max_timepoints(archive: ArchiveDep) -> Response:
-    dates = sorted(d for d in (row.study_date for row in archive.catalog.studies()) if d is not None)
+def get_min_max_timepoints(archive: ArchiveDep, principal: PrincipalDep) -> Response:
+    dates = sorted(
+        d for d in (row.study_date for row in archive.catalog.studies(principal=principal)) if d is not None
+    )
     if not dates:
         return render([], parse_format(None))
     return render_json({"minTimepoint": V4.date(dates[0]), "maxTimepoint": V4.date(dates[-1])})

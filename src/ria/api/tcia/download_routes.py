@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import Dialect
 from ria.api.tcia.params import allow_only, require_uid
 from ria.archive import Archive
@@ -37,8 +38,12 @@ def _yes(name: str, value: str | None) -> bool:
     return value.lower() in ("yes", "true")
 
 
-def _zip_response(archive: Archive, uid: str, *, new_names: bool, license: bool, md5: bool) -> Response:
-    prepared = series_zip(archive, uid, new_file_names=new_names, include_license=license, include_md5=md5)
+def _zip_response(
+    archive: Archive, principal: Principal, uid: str, *, new_names: bool, license: bool, md5: bool
+) -> Response:
+    prepared = series_zip(
+        archive, uid, principal=principal, new_file_names=new_names, include_license=license, include_md5=md5
+    )
     return StreamingResponse(
         prepared.chunks(archive),
         media_type="application/zip",
@@ -61,6 +66,7 @@ def build_download_router(dialect: Dialect) -> APIRouter:
     )
     def get_image(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         series_uid: SeriesUid,
         new_file_names: Annotated[str | None, Query(alias="NewFileNames")] = None,
         include_md5: Annotated[str | None, Query(alias="IncludeMD5")] = None,
@@ -68,7 +74,7 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         uid = require_uid("SeriesInstanceUID", series_uid)
         new_names = _yes("NewFileNames", new_file_names)
         md5 = _yes("IncludeMD5", include_md5)
-        return _zip_response(archive, uid, new_names=new_names, license=True, md5=md5)
+        return _zip_response(archive, principal, uid, new_names=new_names, license=True, md5=md5)
 
     @router.get(
         "/getImageWithMD5Hash",
@@ -76,9 +82,11 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         dependencies=strict("SeriesInstanceUID"),
         response_class=StreamingResponse,
     )
-    def get_image_with_md5_hash(archive: ArchiveDep, series_uid: SeriesUid) -> Response:
+    def get_image_with_md5_hash(
+        archive: ArchiveDep, principal: PrincipalDep, series_uid: SeriesUid
+    ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
-        return _zip_response(archive, uid, new_names=False, license=True, md5=True)
+        return _zip_response(archive, principal, uid, new_names=False, license=True, md5=True)
 
     @router.get(
         "/getSingleImage",
@@ -89,12 +97,13 @@ def build_download_router(dialect: Dialect) -> APIRouter:
     def get_single_image(
         request: Request,
         archive: ArchiveDep,
+        principal: PrincipalDep,
         series_uid: SeriesUid,
         sop_uid: Annotated[str, Query(alias="SOPInstanceUID")],
     ) -> Response:
         series = require_uid("SeriesInstanceUID", series_uid)
         sop = require_uid("SOPInstanceUID", sop_uid)
-        row = archive.catalog.instance(sop, series)
+        row = archive.catalog.instance(sop, series, principal=principal)
         if row is None:
             raise NotFoundError(
                 f"no instance {sop} in series {series}",

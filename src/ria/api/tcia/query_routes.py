@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import Dialect, parse_date
 from ria.api.tcia.fields import (
     patient_fields,
@@ -45,24 +46,33 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         return router.get(path, summary=summary, dependencies=dependencies)
 
     def values(
-        archive: Archive, field: ValueField, key: str, where: SeriesFilter, fmt: str | None
+        archive: Archive,
+        principal: Principal,
+        field: ValueField,
+        key: str,
+        where: SeriesFilter,
+        fmt: str | None,
     ) -> Response:
-        rows = [{key: value} for value in archive.catalog.values(field, where)]
+        rows = [{key: value} for value in archive.catalog.values(field, where, principal=principal)]
         return render(rows, parse_format(fmt))
 
-    def series_rows(archive: Archive, rows: list[SeriesRow], fmt: str | None) -> Response:
-        collections = {info.name: info for info in archive.catalog.collections()}
+    def series_rows(
+        archive: Archive, principal: Principal, rows: list[SeriesRow], fmt: str | None
+    ) -> Response:
+        collections = {info.name: info for info in archive.catalog.collections(principal=principal)}
         return render([series_fields(row, collections, dialect) for row in rows], parse_format(fmt))
 
-    def patients(archive: Archive, where: SeriesFilter, fmt: str | None) -> Response:
-        rows = [patient_fields(row, dialect) for row in archive.catalog.patients(where)]
+    def patients(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
+        rows = [patient_fields(row, dialect) for row in archive.catalog.patients(where, principal=principal)]
         return render(rows, parse_format(fmt))
 
-    def studies(archive: Archive, where: SeriesFilter, fmt: str | None) -> Response:
-        people = {(p.collection, p.patient_id): p for p in archive.catalog.patients(where)}
+    def studies(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
+        people = {
+            (p.collection, p.patient_id): p for p in archive.catalog.patients(where, principal=principal)
+        }
         rows = [
             study_fields(row, people.get((row.collection, row.patient_id)), dialect)
-            for row in archive.catalog.studies(where)
+            for row in archive.catalog.studies(where, principal=principal)
         ]
         return render(rows, parse_format(fmt))
 
@@ -72,58 +82,67 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         return parse_date(parameter, value, "%Y/%m/%d", "YYYY/MM/DD")
 
     @get("/getCollectionValues", "Names of all collections that hold series", "format")
-    def get_collection_values(archive: ArchiveDep, format: Format = None) -> Response:
-        return values(archive, "collection", "Collection", SeriesFilter(), format)
+    def get_collection_values(
+        archive: ArchiveDep, principal: PrincipalDep, format: Format = None
+    ) -> Response:
+        return values(archive, principal, "collection", "Collection", SeriesFilter(), format)
 
     @get("/getModalityValues", "Modalities, optionally within a collection and body part", *(
         "Collection", "BodyPartExamined", "format"))  # fmt: skip
     def get_modality_values(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         body_part: Annotated[str | None, Query(alias="BodyPartExamined")] = None,
         format: Format = None,
     ) -> Response:
         where = SeriesFilter(collection=collection, body_part_examined=body_part)
-        return values(archive, "modality", "Modality", where, format)
+        return values(archive, principal, "modality", "Modality", where, format)
 
     @get("/getBodyPartValues", "Body parts examined, optionally within a collection and modality", *(
         "Collection", "Modality", "format"))  # fmt: skip
     def get_body_part_values(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         modality: Annotated[str | None, Query(alias="Modality")] = None,
         format: Format = None,
     ) -> Response:
         where = SeriesFilter(collection=collection, modality=modality)
-        return values(archive, "body_part_examined", "BodyPartExamined", where, format)
+        return values(archive, principal, "body_part_examined", "BodyPartExamined", where, format)
 
     @get("/getManufacturerValues", "Equipment manufacturers, optionally filtered", *(
         "Collection", "Modality", "BodyPartExamined", "format"))  # fmt: skip
     def get_manufacturer_values(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         modality: Annotated[str | None, Query(alias="Modality")] = None,
         body_part: Annotated[str | None, Query(alias="BodyPartExamined")] = None,
         format: Format = None,
     ) -> Response:
         where = SeriesFilter(collection=collection, modality=modality, body_part_examined=body_part)
-        return values(archive, "manufacturer", "Manufacturer", where, format)
+        return values(archive, principal, "manufacturer", "Manufacturer", where, format)
 
     patient_key = "PatientId" if v4 else "PatientID"
 
     @get("/getPatient", "Patients, optionally of one collection", "Collection", patient_key, "format")
     def get_patient(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         patient_id: Annotated[str | None, Query(alias=patient_key)] = None,
         format: Format = None,
     ) -> Response:
-        return patients(archive, SeriesFilter(collection=collection, patient_id=patient_id), format)
+        return patients(
+            archive, principal, SeriesFilter(collection=collection, patient_id=patient_id), format
+        )
 
     @get("/getPatientByCollectionAndModality", "IDs of patients with a series of that modality", *(
         "Collection", "Modality", "format"))  # fmt: skip
     def get_patient_by_collection_and_modality(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: str = Query(alias="Collection"),
         modality: str = Query(alias="Modality"),
         format: Format = None,
@@ -131,7 +150,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         where = SeriesFilter(collection=collection, modality=modality)
         rows: list[dict[str, object]] = [
             {"PatientId": row.patient_id, **({"Authorized": 1} if v4 else {})}
-            for row in archive.catalog.patients(where)
+            for row in archive.catalog.patients(where, principal=principal)
         ]
         return render(rows, parse_format(format))
 
@@ -142,17 +161,19 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         "Collection", date_key, "format"))  # fmt: skip
     def new_patients_in_collection(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: str = Query(alias="Collection"),
         since: str = Query(alias=date_key, description=f"a date written {date_help}"),
         format: Format = None,
     ) -> Response:
         where = SeriesFilter(collection=collection, released_from=new_since(since, date_key))
-        return patients(archive, where, format)
+        return patients(archive, principal, where, format)
 
     @get("/getPatientStudy", "Studies, with their patient's attributes", *(
         "Collection", "PatientID", "StudyInstanceUID", "format"))  # fmt: skip
     def get_patient_study(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         patient_id: Annotated[str | None, Query(alias="PatientID")] = None,
         study_uid: Annotated[str | None, Query(alias="StudyInstanceUID")] = None,
@@ -163,12 +184,13 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         if study_uid is not None:
             study_uid = require_uid("StudyInstanceUID", study_uid)
         where = SeriesFilter(collection=collection, patient_id=patient_id, study_instance_uid=study_uid)
-        return studies(archive, where, format)
+        return studies(archive, principal, where, format)
 
     @get("/NewStudiesInPatientCollection", "Studies with series released on or after a date", *(
         "Collection", "PatientID", date_key, "format"))  # fmt: skip
     def new_studies_in_patient_collection(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: str = Query(alias="Collection"),
         since: str = Query(alias=date_key, description=f"a date written {date_help}"),
         patient_id: Annotated[str | None, Query(alias="PatientID")] = None,
@@ -177,13 +199,14 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         where = SeriesFilter(
             collection=collection, patient_id=patient_id, released_from=new_since(since, date_key)
         )
-        return studies(archive, where, format)
+        return studies(archive, principal, where, format)
 
     @get("/getSeries", "Series matching every given filter", *(
         "Collection", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "Modality", "BodyPartExamined",
         "Manufacturer", "ManufacturerModelName", "format"))  # fmt: skip
     def get_series(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         patient_id: Annotated[str | None, Query(alias="PatientID")] = None,
         study_uid: Annotated[str | None, Query(alias="StudyInstanceUID")] = None,
@@ -204,26 +227,35 @@ def build_query_router(dialect: Dialect) -> APIRouter:
             manufacturer=manufacturer,
             manufacturer_model_name=model,
         )
-        return series_rows(archive, archive.catalog.series(where), format)
+        return series_rows(archive, principal, archive.catalog.series(where, principal=principal), format)
 
     updated_help = "MM-DD-YYYY" if v4 else "DD/MM/YYYY"
 
     @get("/getUpdatedSeries", "Series released on or after a date", "fromDate", "format")
     def get_updated_series(
         archive: ArchiveDep,
+        principal: PrincipalDep,
         from_date: str = Query(alias="fromDate", description=f"a date written {updated_help}"),
         format: Format = None,
     ) -> Response:
         pattern = "%m-%d-%Y" if v4 else "%d/%m/%Y"
         since = parse_date("fromDate", from_date, pattern, updated_help)
-        return series_rows(archive, archive.catalog.series(SeriesFilter(released_from=since)), format)
+        return series_rows(
+            archive,
+            principal,
+            archive.catalog.series(SeriesFilter(released_from=since), principal=principal),
+            format,
+        )
 
     @get("/getSeriesSize", "Bytes and instance count of one series", "SeriesInstanceUID", "format")
     def get_series_size(
-        archive: ArchiveDep, series_uid: str = Query(alias="SeriesInstanceUID"), format: Format = None
+        archive: ArchiveDep,
+        principal: PrincipalDep,
+        series_uid: str = Query(alias="SeriesInstanceUID"),
+        format: Format = None,
     ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
-        rows = archive.catalog.series(SeriesFilter(series_instance_uid=uid))
+        rows = archive.catalog.series(SeriesFilter(series_instance_uid=uid), principal=principal)
         if not rows:
             raise NotFoundError(f"no series with SeriesInstanceUID {uid}", parameter="SeriesInstanceUID")
         size = {"TotalSizeInBytes": rows[0].file_size, "ObjectCount": rows[0].image_count}
@@ -231,24 +263,33 @@ def build_query_router(dialect: Dialect) -> APIRouter:
 
     @get("/getSOPInstanceUIDs", "The SOPInstanceUIDs of one series", "SeriesInstanceUID", "format")
     def get_sop_instance_uids(
-        archive: ArchiveDep, series_uid: str = Query(alias="SeriesInstanceUID"), format: Format = None
+        archive: ArchiveDep,
+        principal: PrincipalDep,
+        series_uid: str = Query(alias="SeriesInstanceUID"),
+        format: Format = None,
     ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
-        rows = [{"SOPInstanceUID": row.sop_instance_uid} for row in archive.catalog.instances(uid)]
+        rows = [
+            {"SOPInstanceUID": row.sop_instance_uid}
+            for row in archive.catalog.instances(uid, principal=principal)
+        ]
         return render(rows, parse_format(format))
 
     if not v4:
 
         @router.get("/getSeriesMetaData", summary="One series described with TCIA's human-readable labels")
         def get_series_metadata_v1(
-            archive: ArchiveDep, series_uid: str = Query(alias="SeriesInstanceUID"), format: Format = None
+            archive: ArchiveDep,
+            principal: PrincipalDep,
+            series_uid: str = Query(alias="SeriesInstanceUID"),
+            format: Format = None,
         ) -> Response:
             uid = require_uid("SeriesInstanceUID", series_uid)
-            rows = archive.catalog.series(SeriesFilter(series_instance_uid=uid))
+            rows = archive.catalog.series(SeriesFilter(series_instance_uid=uid), principal=principal)
             if not rows:
                 raise NotFoundError(f"no series with SeriesInstanceUID {uid}", parameter="SeriesInstanceUID")
-            info = archive.catalog.collection(rows[0].collection)
-            first = archive.catalog.instances(uid)[:1]
+            info = archive.catalog.collection(rows[0].collection, principal=principal)
+            first = archive.catalog.instances(uid, principal=principal)[:1]
             sop_class = first[0].sop_class_uid if first else None
             return render([series_metadata_v1(rows[0], info, sop_class, dialect)], parse_format(format))
 
@@ -261,16 +302,20 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         )
         def get_series_metadata_v4(
             archive: ArchiveDep,
+            principal: PrincipalDep,
             uid_list: Annotated[list[str], Form(alias="list")],
             format: Annotated[str | None, Form()] = None,
         ) -> Response:
             uids = split_list("list", uid_list, uids=True)
-            collections = {c.name: c for c in archive.catalog.collections()}
+            collections = {c.name: c for c in archive.catalog.collections(principal=principal)}
             rows: list[dict[str, object]] = []
             for start in range(0, len(uids), 500):
                 where = SeriesFilter(series_instance_uid=uids[start : start + 500])
-                found = archive.catalog.series(where)
-                people = {(p.collection, p.patient_id): p for p in archive.catalog.patients(where)}
+                found = archive.catalog.series(where, principal=principal)
+                people = {
+                    (p.collection, p.patient_id): p
+                    for p in archive.catalog.patients(where, principal=principal)
+                }
                 rows.extend(
                     series_metadata_v4(
                         row,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ria.api.deps import get_archive
+from ria.access import Principal
+from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.criteria import parse_criteria
 from ria.api.tcia.formats import render_json
 from ria.api.tcia.params import allow_only, split_list
@@ -103,7 +104,7 @@ def _flag(name: str, value: str | None, default: bool = True) -> bool:
 
 
 @router.post("/getSimpleSearch", summary="Subjects matching TCIA search criteria, paged, with facet counts")
-async def get_simple_search(request: Request, archive: ArchiveDep) -> Response:
+async def get_simple_search(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
     form = _form_dict((await request.form()).multi_items())
     search = parse_criteria(form)
     sort = SortField.parse(search.sort_field)
@@ -111,6 +112,7 @@ async def get_simple_search(request: Request, archive: ArchiveDep) -> Response:
         search_subjects,
         archive.engine,
         search.where,
+        principal=principal,
         sort=sort,
         ascending=search.ascending,
         start=search.start,
@@ -123,13 +125,16 @@ async def get_simple_search(request: Request, archive: ArchiveDep) -> Response:
 @router.post(
     "/getManifestForSimpleSearch", summary="A .tcia manifest of every series of the matching subjects"
 )
-async def get_manifest_for_simple_search(request: Request, archive: ArchiveDep) -> Response:
+async def get_manifest_for_simple_search(
+    request: Request, archive: ArchiveDep, principal: PrincipalDep
+) -> Response:
     form = _form_dict((await request.form()).multi_items())
     search = parse_criteria(form, default_size=10)
     page = await run_in_threadpool(
         search_subjects,
         archive.engine,
         search.where,
+        principal=principal,
         sort=SortField.parse(search.sort_field),
         ascending=search.ascending,
         start=search.start,
@@ -139,8 +144,8 @@ async def get_manifest_for_simple_search(request: Request, archive: ArchiveDep) 
     return _manifest(request, uids, False, f"manifest-{_stamp()}.tcia")
 
 
-def _existing(archive: Archive, uids: tuple[str, ...]) -> list[str]:
-    found = {row.series_instance_uid for row in archive.catalog.series_by_uid(uids)}
+def _existing(archive: Archive, principal: Principal, uids: tuple[str, ...]) -> list[str]:
+    found = {row.series_instance_uid for row in archive.catalog.series_by_uid(uids, principal=principal)}
     return [uid for uid in uids if uid in found]
 
 
@@ -152,10 +157,11 @@ def _existing(archive: Archive, uids: tuple[str, ...]) -> list[str]:
 def get_manifest_text(
     request: Request,
     archive: ArchiveDep,
+    principal: PrincipalDep,
     uid_list: Annotated[list[str], Form(alias="list")],
     include_annotation: Annotated[str | None, Form(alias="includeAnnotation")] = None,
 ) -> Response:
-    uids = _existing(archive, split_list("list", uid_list, uids=True))
+    uids = _existing(archive, principal, split_list("list", uid_list, uids=True))
     flag = _flag("includeAnnotation", include_annotation)
     return _manifest(request, uids, flag, f"manifest-{_stamp()}.tcia")
 
@@ -170,6 +176,7 @@ def get_manifest_text(
 def get_manifest_from_patient_study_series(
     request: Request,
     archive: ArchiveDep,
+    principal: PrincipalDep,
     patient_ids: Annotated[str, Form(alias="patientIDs")],
     study_uids: Annotated[str | None, Form(alias="studyUIDs")] = None,
     series_uids: Annotated[str | None, Form(alias="seriesUIDs")] = None,
@@ -198,7 +205,11 @@ def get_manifest_from_patient_study_series(
         ]
     uids: dict[str, None] = {}
     for where in filters:
-        uids.update(dict.fromkeys(row.series_instance_uid for row in archive.catalog.iter_series(where)))
+        uids.update(
+            dict.fromkeys(
+                row.series_instance_uid for row in archive.catalog.iter_series(where, principal=principal)
+            )
+        )
     flag = _flag("includeAnnotation", include_annotation)
     return _manifest(request, list(uids), flag, f"manifest-{_stamp()}.tcia")
 
@@ -211,13 +222,14 @@ def get_manifest_from_patient_study_series(
 def get_manifest_for_collection(
     request: Request,
     archive: ArchiveDep,
+    principal: PrincipalDep,
     collection: Annotated[str, Form()],
     visibility: Annotated[str | None, Form()] = None,
     include_annotation: Annotated[str | None, Form(alias="includeAnnotation")] = None,
 ) -> Response:
     if visibility not in (None, "", "1", "13"):
         raise InvalidParameterError("visibility", "visibility must be 1 (visible series) or 13 (all)")
-    rows = archive.catalog.iter_series(SeriesFilter(collection=collection))
+    rows = archive.catalog.iter_series(SeriesFilter(collection=collection), principal=principal)
     uids = [row.series_instance_uid for row in rows]
     flag = _flag("includeAnnotation", include_annotation)
     return _manifest(request, uids, flag, f"{collection}-{_stamp()}.tcia")
