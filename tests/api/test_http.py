@@ -63,6 +63,11 @@ def test_collections_endpoint_counts_match_an_independent_read(
             "instances": len(expected.sop_uids),
             "bytes": expected.total_bytes,
             "modalities": ["CT"],
+            # a fresh collection is public, and far from the 100 cases that start an embargo
+            "access_level": "public",
+            "embargo_status": "none",
+            "embargo_ends_at": None,
+            "embargo_notice": None,
         }
     ]
 
