@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ria.access.embargo import embargo_notice, embargo_status
 from ria.api.tcia.dialect import Dialect, pick
 from ria.catalog.queries import CollectionInfo
 from ria.catalog.search import PatientRow, SeriesRow, StudyRow
@@ -123,10 +124,22 @@ def _series_values(row: SeriesRow, info: CollectionInfo | None, dialect: Dialect
 def series_fields(
     row: SeriesRow, collections: Mapping[str, CollectionInfo], dialect: Dialect
 ) -> dict[str, object]:
-    """One getSeries row."""
-    values = _series_values(row, collections.get(row.collection), dialect)
+    """One getSeries row; a series under an active publication embargo also says so.
+
+    TCIA's fields stay exactly TCIA's for every other series. An embargoed collection's rows
+    add ``EmbargoStatus``, ``EmbargoEndDate`` and ``EmbargoNotice`` (plain words for someone
+    outside the ISS group), because a researcher reading a series list must learn there that
+    they should not publish on it yet; clients ignore keys they do not know.
+    """
+    info = collections.get(row.collection)
+    values = _series_values(row, info, dialect)
     columns = _SERIES_V4 if dialect.version == "v4" else _SERIES_V1
-    return pick(values, columns, _SERIES_ALIASES)
+    picked = pick(values, columns, _SERIES_ALIASES)
+    if info is not None and info.embargo_ends_at is not None and embargo_status(info) == "active":
+        picked["EmbargoStatus"] = "active"
+        picked["EmbargoEndDate"] = dialect.date(info.embargo_ends_at.date())
+        picked["EmbargoNotice"] = embargo_notice(info)
+    return picked
 
 
 def _patient_values(row: PatientRow, dialect: Dialect) -> dict[str, object]:
