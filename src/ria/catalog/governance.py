@@ -331,6 +331,15 @@ def collections_of_series(
                 .where(shared_cart.c.name == cart)
             )
             add(conn.execute(base.where(series.c.series_instance_uid.in_(in_cart))))
+        if collections:
+            # A collection named outright is cited even before it holds series (a paper cites
+            # the collection it used), as long as the reader may see it.
+            named = select(collection.c.name).where(
+                collection.c.name.in_(sorted(set(collections))), visible_collections(principal)
+            )
+            for name in conn.execute(named).scalars():
+                series_of.setdefault(name, set())
+                patients_of.setdefault(name, set())
     return [
         SelectedCollection(name, len(series_of[name]), len(patients_of[name])) for name in sorted(series_of)
     ]
