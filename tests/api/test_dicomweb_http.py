@@ -202,3 +202,27 @@ def test_a_deidentifying_collection_needs_its_map_then_answers_with_new_uids(
     out = pydicom.dcmread(io.BytesIO(stored))
     assert out.PatientID == "TCGA-05-4244" and out.SOPInstanceUID == new_uid
     assert b"MRN-77" not in stored
+
+
+def test_storing_is_curating_an_admin_token_or_this_machine(client: httpx.Client, archive: Archive) -> None:
+    """A signed-in non-administrator is refused even on loopback (they said who they are); an
+    administrator's token is accepted; nothing is stored by a refused request."""
+    from ria.access.identity import add_user, issue_api_token
+
+    add_user(archive.engine, "reader", actor="test")
+    add_user(archive.engine, "curator", admin=True, actor="test")
+    reader = issue_api_token(archive.engine, "reader", actor="test")
+    curator = issue_api_token(archive.engine, "curator", actor="test")
+    data = find_test_file("CT_small.dcm").read_bytes()
+    body = _body([("application/dicom", data)])
+    headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'}
+    refused = client.post(
+        f"{ROOT}/studies", content=body, headers={**headers, "Authorization": f"Bearer {reader}"}
+    )
+    assert refused.status_code == 403 and "administrator" in refused.json()["message"]
+    assert archive.catalog.instance_count() == 0
+    stored = client.post(
+        f"{ROOT}/studies", content=body, headers={**headers, "Authorization": f"Bearer {curator}"}
+    )
+    assert stored.status_code == 200, stored.text
+    assert archive.catalog.instance_count() == 1

@@ -11,8 +11,9 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
+from ria.catalog.governance import record_audit
 from ria.catalog.schema import audit_event
 
 __all__ = ["AuditEvent", "audit_events", "record_event"]
@@ -30,16 +31,19 @@ def record_event(
     details: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> None:
-    """Append one event; ``conn`` is the transaction making the change."""
-    conn.execute(
-        insert(audit_event).values(
-            at=at or dt.datetime.now(dt.UTC),
-            actor=actor[:64],
-            action=action,
-            target=target[:256],
-            reason=reason,
-            details=json.dumps(dict(details), sort_keys=True) if details else None,
-        )
+    """Append one event; ``conn`` is the transaction making the change.
+
+    One writer for the one trail: governance changes and identity changes both land through
+    :func:`ria.catalog.governance.record_audit`, so their rows cannot drift apart in shape.
+    """
+    record_audit(
+        conn,
+        actor=actor,
+        action=action,
+        target=target,
+        reason=reason,
+        details=dict(details) if details else None,
+        at=at or dt.datetime.now(dt.UTC),
     )
 
 

@@ -117,10 +117,17 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
     # --- STOW-RS -------------------------------------------------------------------------------
 
-    async def store(request: Request, archive: Archive, study_uid: str | None) -> Response:
-        if not _is_loopback(request):
+    async def store(
+        request: Request, archive: Archive, principal: Principal, study_uid: str | None
+    ) -> Response:
+        # Storing is curating: an administrator's token from anywhere, or this machine without a
+        # token (whoever can reach loopback can reach the data folder: the CLI's operator). A
+        # signed-in non-administrator is refused even here — they said who they are.
+        curator = principal.is_admin or (principal.is_anonymous and _is_loopback(request))
+        if not curator:
             raise ForbiddenError(
-                "STOW-RS is accepted from this machine only (until curator credentials exist)"
+                "STOW-RS stores as a curator: send an administrator's token "
+                "(ria users add NAME --admin; ria users token NAME), or post from this machine"
             )
         name = scope(request)
         if name is None:
@@ -133,13 +140,13 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
     @router.post("/studies", summary="STOW-RS: store instances (multipart/related; application/dicom)")
     async def stow(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
-        return await store(request, archive, None)
+        return await store(request, archive, principal, None)
 
     @router.post("/studies/{study}", summary="STOW-RS: store instances of one study")
     async def stow_study(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
-        return await store(request, archive, study)
+        return await store(request, archive, principal, study)
 
     # --- QIDO-RS -------------------------------------------------------------------------------
 

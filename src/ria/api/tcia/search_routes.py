@@ -8,6 +8,7 @@ whole collection into a ``.tcia`` manifest — all over the same query core.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -37,6 +38,17 @@ def _form_dict(form: Iterable[tuple[str, object]]) -> dict[str, str]:
     return {key: value for key, value in form if isinstance(value, str)}
 
 
+def _opaque_id(*parts: str) -> int:
+    """A stable number for a patient, study or series that reveals nothing else.
+
+    TCIA's answer carries numeric ids; catalogue row keys would do, but their gaps would hint
+    at rows the caller may not see. A 48-bit digest is stable across calls and safe in JSON
+    (below 2**53).
+    """
+    digest = hashlib.sha256("\x00".join(parts).encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
 def _page_json(page: SubjectPage, sort: str) -> dict[str, object]:
     def counts(values: dict[str, int]) -> list[dict[str, object]]:
         return [{"value": value, "count": count} for value, count in values.items()]
@@ -46,7 +58,7 @@ def _page_json(page: SubjectPage, sort: str) -> dict[str, object]:
             {
                 "subjectId": subject.patient_id,
                 "project": subject.collection,
-                "id": subject.pk,
+                "id": _opaque_id(subject.collection, subject.patient_id),
                 "modalities": list(subject.modalities),
                 "bodyParts": list(subject.body_parts),
                 "species": ["337915000"],
@@ -55,11 +67,12 @@ def _page_json(page: SubjectPage, sort: str) -> dict[str, object]:
                 "authorized": 1,
                 "studyIdentifiers": [
                     {
-                        "seriesIdentifiers": [ref.pk for ref in one.series],
+                        "seriesIdentifiers": [_opaque_id(ref.series_instance_uid) for ref in one.series],
                         "seriesAndModality": [
-                            {"seriesId": ref.pk, "modality": ref.modality} for ref in one.series
+                            {"seriesId": _opaque_id(ref.series_instance_uid), "modality": ref.modality}
+                            for ref in one.series
                         ],
-                        "studyIdentifier": one.pk,
+                        "studyIdentifier": _opaque_id(one.study_instance_uid),
                     }
                     for one in subject.studies
                 ],
