@@ -43,3 +43,30 @@ def test_embargoed_series_rows_carry_the_embargo_and_others_do_not(
     with zipfile.ZipFile(io.BytesIO(answer.content)) as zipped:
         licence = zipped.read("LICENSE").decode()
     assert "embargo" in licence.lower() and "TCGA-LUAD" in licence
+
+
+def test_csv_manifests_carry_the_notice_per_series(
+    archive: Archive, client: httpx.Client, corpus: Corpus
+) -> None:
+    import csv
+
+    archive.ingest([corpus.root / "TCGA-LUAD"], "TCGA-LUAD")
+    archive.ingest([corpus.root / "TCGA-BRCA"], "TCGA-BRCA")
+    change_settings(
+        archive.engine,
+        "TCGA-LUAD",
+        CollectionChanges(embargo_start=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)),
+        actor="curator",
+        reason="marker paper",
+    )
+    text = client.get("/api/v1/manifest", params={"format": "csv"}).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["Collection"] for r in rows} == {"TCGA-LUAD", "TCGA-BRCA"}
+    for row in rows:
+        if row["Collection"] == "TCGA-LUAD":
+            assert "TCGA-LUAD" in row["EmbargoNotice"] and "embargo" in row["EmbargoNotice"].lower()
+        else:
+            assert row["EmbargoNotice"] == ""
+    from ria.manifest import parse_manifest
+
+    assert len(parse_manifest(text).series_uids) == len(rows)  # still a manifest any reader takes

@@ -12,6 +12,7 @@ at the same instant without anyone acting.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal, Protocol
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "EmbargoStatus",
     "embargo_fields",
     "embargo_notice",
+    "embargo_notices",
     "embargo_status",
     "format_moment",
 ]
@@ -82,3 +84,13 @@ def embargo_fields(info: EmbargoFacts, at: dt.datetime | None = None) -> dict[st
         "embargo_ends_at": None if ends is None else _utc(ends).isoformat(),
         "embargo_notice": embargo_notice(info, at),
     }
+
+
+def embargo_notices(infos: Iterable[EmbargoFacts], at: dt.datetime | None = None) -> dict[str, str]:
+    """Collection name → notice, for the collections among ``infos`` under an embargo at ``at``."""
+    found: dict[str, str] = {}
+    for info in infos:
+        notice = embargo_notice(info, at)
+        if notice is not None:
+            found[info.name] = notice
+    return found

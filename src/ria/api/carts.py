@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from ria.access.embargo import embargo_notices
 from ria.api.deps import PrincipalDep, get_archive
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
@@ -72,7 +73,8 @@ def manifest(
     )
     rows = archive.catalog.iter_series(where, principal=principal)
     if format == "csv":
-        lines = iter_csv_manifest(rows)
+        notices = embargo_notices(archive.catalog.collections(principal=principal), principal.now())
+        lines = iter_csv_manifest(rows, notices)
         media, name = "text/csv; charset=utf-8", "manifest.csv"
     else:
         base = str(request.base_url).rstrip("/")

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ria.access import Principal
+from ria.access.embargo import embargo_notices
 from ria.api.deps import get_archive, get_principal
 from ria.archive import Archive
 from ria.cohort import CLINICAL_FIELDS, NON_SILENT_CLASSES, Cohort, CohortQuery
@@ -143,7 +144,8 @@ def query_cohort(
         return JSONResponse({"query": cohort.query.to_json(), "facets": grouped})
     if view == "manifest":
         if format == "csv":
-            return _csv(iter_csv_manifest(cohort.iter_series()), "cohort-manifest.csv")
+            notices = embargo_notices(archive.catalog.collections(principal=principal), principal.now())
+            return _csv(iter_csv_manifest(cohort.iter_series(), notices), "cohort-manifest.csv")
         if format == "json":
             raise InvalidParameterError("format", "manifests are format=tcia, format=s5cmd or format=csv")
         if format == "s5cmd":

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ria.access import OPERATOR
+from ria.access.embargo import embargo_notices
 from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
@@ -278,7 +279,8 @@ def cohort_command(
             from ria.manifest import iter_csv_manifest, iter_s5cmd_manifest, iter_tcia_manifest
 
             if fmt is Format.CSV:
-                _write(iter_csv_manifest(cohort.iter_series()), output)
+                notices = embargo_notices(archive.catalog.collections(principal=OPERATOR))
+                _write(iter_csv_manifest(cohort.iter_series(), notices), output)
             elif fmt is Format.S5CMD:
                 _write(iter_s5cmd_manifest(cohort.iter_series()), output)
             else:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ria.access import OPERATOR
+from ria.access.embargo import embargo_notices
 from ria.archive import Archive
 from ria.catalog.search import Match, SeriesFilter
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
@@ -75,7 +76,8 @@ def create(
         rows = archive.catalog.iter_series(where, principal=OPERATOR)
         lines: Iterator[str]
         if output_format is OutputFormat.CSV:
-            lines = iter_csv_manifest(rows)
+            notices = embargo_notices(archive.catalog.collections(principal=OPERATOR))
+            lines = iter_csv_manifest(rows, notices)
         else:
             url = f"{server_url.rstrip('/')}/nbia-api/services/v4/getImage"
             lines = iter_tcia_manifest((row.series_instance_uid for row in rows), download_server_url=url)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -47,6 +47,7 @@ CSV_COLUMNS = (
     "SeriesDescription",
     "ImageCount",
     "FileSize",
+    "EmbargoNotice",
 )
 # Header aliases other tools write for the UID column (TCIA's portal CSV, getSeriesMetaData labels).
 _UID_COLUMNS = ("SeriesInstanceUID", "Series Instance UID", "Series UID", "SeriesUID")
@@ -93,8 +94,17 @@ def _csv_line(values: Iterable[object]) -> str:
     return buffer.getvalue()
 
 
-def iter_csv_manifest(rows: Iterable[SeriesRow]) -> Iterator[str]:
-    """Lines of a CSV manifest: a header of :data:`CSV_COLUMNS`, then one row per series."""
+def iter_csv_manifest(
+    rows: Iterable[SeriesRow], embargo_notices: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Lines of a CSV manifest: a header of :data:`CSV_COLUMNS`, then one row per series.
+
+    ``embargo_notices`` (collection → notice, see :func:`ria.access.embargo.embargo_notices`)
+    fills ``EmbargoNotice`` for series of collections under a publication embargo: a ``.tcia``
+    manifest has no room for it (its readers take exactly six header lines), so the CSV
+    manifest is where a download list tells its reader not to publish yet.
+    """
+    notices = embargo_notices or {}
     yield _csv_line(CSV_COLUMNS)
     for row in rows:
         yield _csv_line(
@@ -109,6 +119,7 @@ def iter_csv_manifest(rows: Iterable[SeriesRow]) -> Iterator[str]:
                 row.series_description,
                 row.image_count,
                 row.file_size,
+                notices.get(row.collection),
             )
         )
 
