@@ -3,8 +3,9 @@
 One service root, ``/dicomweb``, over every collection, and one per collection,
 ``/dicomweb/collections/{collection}``: there searches and retrievals see only
 that collection, and STOW-RS stores into it (the service root has no collection
-to store into). STOW-RS is taken only from loopback clients until access control
-gives curators their own credentials (see docs/conformance.md).
+to store into). Storing is curating: STOW-RS takes an administrator's token, or a
+loopback client without one (see docs/conformance.md). Searches and retrievals see
+what the caller's principal may see, like every other route.
 """
 
 from __future__ import annotations
