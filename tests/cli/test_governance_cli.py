@@ -93,3 +93,11 @@ def test_accrual_table_json_chart_and_cite(tmp_path: Path, corpus: Corpus, datab
     assert "TCGA Research Network" in text and "TCGA-LUAD: publication embargo until" in text
     assert ria("cite", *args).returncode == 2
     assert ria("cite", "-c", LUAD, "--format", "docx", *args).returncode == 2
+
+
+def test_citing_nothing_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
+    """An empty BibTeX file would look like success: an unknown series is exit 1 with what to fix."""
+    result = ria("cite", "--series", "1.2.3.4", "--format", "bibtex", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "nothing to cite" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -10,7 +10,7 @@ import typer
 
 from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
-from ria.errors import InvalidParameterError
+from ria.errors import InvalidParameterError, NotFoundError
 
 __all__ = ["cite_command"]
 
@@ -71,5 +71,11 @@ def cite_command(
         # The operator holds the data folder and sees every collection it holds.
         citation = cite(
             archive, OPERATOR, series_uids=uids, collections=collection or (), cart=cart, cohort=cohort
+        )
+    if not citation.collections:
+        # An empty BibTeX/RIS/CSL-JSON file would look like success; say what to fix instead.
+        raise NotFoundError(
+            "nothing to cite: the selection holds no series or collection in this archive "
+            "(check the UIDs, manifest, cart or collection names)"
         )
     print(citation.render(chosen), end="")
