@@ -101,3 +101,27 @@ def test_citing_nothing_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert "nothing to cite" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_seed_with_tcia_access_limits_the_head_imaging_collections(tmp_path: Path) -> None:
+    """TCIA made TCGA-GBM, -HNSC and -LGG limited (face reconstruction); on request the seed does too."""
+    args = ["--data-dir", str(tmp_path / "d")]
+    result = ria("collections", "seed-tcga", "--tcia-access", *args)
+    assert result.returncode == 0, result.stderr
+    assert "limited access (TCIA policy): TCGA-GBM, TCGA-HNSC, TCGA-LGG" in result.stdout
+    levels = {
+        name: json.loads(ria("collections", "show", name, *args).stdout)["access_level"]
+        for name in ("TCGA-GBM", "TCGA-HNSC", "TCGA-LGG", "TCGA-LUAD")
+    }
+    assert levels == {
+        "TCGA-GBM": "limited",
+        "TCGA-HNSC": "limited",
+        "TCGA-LGG": "limited",
+        "TCGA-LUAD": "public",
+    }
+    events = [
+        json.loads(line) for line in ria("collections", "audit", "--limit", "100", *args).stdout.splitlines()
+    ]
+    limited = [e for e in events if e["action"] != "collection.seed"]
+    assert sorted(e["target"] for e in limited) == ["TCGA-GBM", "TCGA-HNSC", "TCGA-LGG"]
+    assert all("face reconstruction" in e["reason"] for e in limited)

@@ -28,8 +28,10 @@ from ria.errors import InvalidParameterError, NotFoundError
 
 __all__ = [
     "CC_BY_3",
+    "TCIA_LIMITED",
     "CollectionChanges",
     "TcgaCollection",
+    "apply_tcia_access",
     "change_settings",
     "parse_embargo_start",
     "read_tcga_collections",
@@ -234,6 +236,25 @@ def read_tcga_collections(path: Path | str | None = None) -> list[TcgaCollection
             TcgaCollection(name, cancer, int(subjects) if subjects.isdigit() else None, modalities, doi)
         )
     return rows
+
+
+TCIA_LIMITED: tuple[str, ...] = ("TCGA-GBM", "TCGA-HNSC", "TCGA-LGG")
+"""The TCGA collections TCIA made limited access: their head scans allow face reconstruction."""
+
+
+def apply_tcia_access(engine: Engine, *, actor: str, at: dt.datetime | None = None) -> list[Governance]:
+    """Make :data:`TCIA_LIMITED` limited access, as TCIA did — an audited curator decision, on request."""
+    return [
+        change_settings(
+            engine,
+            name,
+            CollectionChanges(access="limited"),
+            actor=actor,
+            reason="TCIA policy: head imaging allows face reconstruction, so access is limited",
+            at=at,
+        )
+        for name in TCIA_LIMITED
+    ]
 
 
 def seed_tcga(

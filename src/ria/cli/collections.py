@@ -240,17 +240,28 @@ def seed_tcga_command(
             show_default=False,
         ),
     ] = None,
+    tcia_access: Annotated[
+        bool,
+        typer.Option(
+            "--tcia-access",
+            help="Also make TCGA-GBM, TCGA-HNSC and TCGA-LGG limited access, as TCIA did (audited).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create or update the 21 TCGA collections: cancer type, description, DOI and licence (CC BY 3.0)."""
-    from ria.access.governance import seed_tcga
+    from ria.access.governance import apply_tcia_access, seed_tcga
 
     with Archive(build_settings(data_dir, database_url)) as archive:
         seeded = seed_tcga(archive.engine, file, actor=_actor())
+        limited = apply_tcia_access(archive.engine, actor=_actor()) if tcia_access else []
     for record in seeded:
         out.print(f"{record.name}: {record.cancer_type}; doi {record.doi}", highlight=False, markup=False)
     out.print(f"{len(seeded)} TCGA collections seeded", highlight=False)
+    if limited:
+        names = ", ".join(record.name for record in limited)
+        out.print(f"limited access (TCIA policy): {names}", highlight=False, markup=False)
 
 
 def accrual_command(
