@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -93,3 +94,11 @@ def radiogenomic(
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def truth(radiogenomic: Radiogenomic, tcga_data: Path) -> Any:
+    """The independent answers (:class:`tests.cohort.truth.Truth`) for this module's archive."""
+    from tests.cohort.truth import Truth  # truth.py reads this module's constants: import it late
+
+    return Truth(tcga_data, radiogenomic.local)

@@ -15,11 +15,6 @@ from tests.cohort.conftest import Radiogenomic
 from tests.cohort.truth import Truth
 
 
-@pytest.fixture(scope="module")
-def truth(radiogenomic: Radiogenomic, tcga_data: Path) -> Truth:
-    return Truth(tcga_data, radiogenomic.local)
-
-
 def _args(radiogenomic: Radiogenomic) -> list[str]:
     return db_args(radiogenomic.settings.data_dir, radiogenomic.settings.database_url)
 

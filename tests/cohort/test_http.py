@@ -18,14 +18,6 @@ KRAS_LUAD_CT = {"collection": ["TCGA-LUAD"], "modality": ["CT"], "mutated": ["KR
 
 
 @pytest.fixture(scope="module")
-def truth(radiogenomic: Radiogenomic, tcga_data: object) -> Truth:
-    from pathlib import Path
-
-    assert isinstance(tcga_data, Path)
-    return Truth(tcga_data, radiogenomic.local)
-
-
-@pytest.fixture(scope="module")
 def http(radiogenomic: Radiogenomic) -> Iterator[httpx.Client]:
     with LiveServer(radiogenomic.archive) as live, httpx.Client(base_url=live.url, timeout=30) as client:
         yield client

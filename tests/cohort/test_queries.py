@@ -15,11 +15,6 @@ from tests.cohort.conftest import Radiogenomic
 from tests.cohort.truth import Truth
 
 
-@pytest.fixture(scope="module")
-def truth(radiogenomic: Radiogenomic, tcga_data: Path) -> Truth:
-    return Truth(tcga_data, radiogenomic.local)
-
-
 def _uids(radiogenomic: Radiogenomic, query: CohortQuery) -> set[str]:
     return {row.series_instance_uid for row in Cohort(radiogenomic.archive, query, OPERATOR).iter_series()}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,14 +19,6 @@ from ria.cohort.survival import kaplan_meier
 from ria.errors import InvalidParameterError
 from tests.cohort.conftest import Radiogenomic
 from tests.cohort.truth import Truth
-
-
-@pytest.fixture(scope="module")
-def truth(radiogenomic: Radiogenomic, tcga_data: object) -> Truth:
-    from pathlib import Path
-
-    assert isinstance(tcga_data, Path)
-    return Truth(tcga_data, radiogenomic.local)
 
 
 def _expected(table: pd.DataFrame, group: str) -> tuple[list[tuple[str, int, int, float | None]], float]:
@@ -60,10 +53,7 @@ def test_survival_split_by_project_matches_lifelines_on_the_source(
         assert result.at_risk[group.name] == tuple(int((rows.days >= t).sum()) for t in result.at_risk_days)
 
 
-def test_survival_split_by_a_label(radiogenomic: Radiogenomic, truth: Truth, tcga_data: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tcga_data, Path)
+def test_survival_split_by_a_label(radiogenomic: Radiogenomic, truth: Truth, tcga_data: Path) -> None:
     subtypes = pd.read_csv(tcga_data / "tcga_subtypes.csv").rename(columns={"samples": "participant"})
     imaged = truth.patients_of(["TCGA-BRCA"])
     table = truth.survival().merge(subtypes, on="participant")

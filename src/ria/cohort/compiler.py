@@ -41,7 +41,7 @@ from ria.catalog.schema import (
     series,
 )
 from ria.catalog.search import SeriesFilter
-from ria.cohort.model import CohortQuery, FieldCondition, GeneCondition
+from ria.cohort.model import CLINICAL_FIELDS, CohortQuery, FieldCondition, GeneCondition
 from ria.errors import InvalidParameterError
 
 __all__ = [
@@ -193,8 +193,6 @@ def _clinical_participants(conditions: Sequence[FieldCondition]) -> list[ColumnE
             test = not_(matches) if condition.op == "ne" else matches
             test = and_(column.is_not(None), test)
         else:
-            from ria.cohort.model import CLINICAL_FIELDS
-
             test = _compare(column, condition, CLINICAL_FIELDS[condition.field])
         found.append(patient.c.patient_id.in_(select(merged.c.participant).where(test)))
     return found

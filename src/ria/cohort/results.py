@@ -347,15 +347,19 @@ class Cohort:
         return found
 
     def _clinical_facets(self) -> list[FacetCount]:
+        # Only the merged clinical record and series counts are needed: not the patients view's
+        # mutation counts, genes and labels.
+        series_of: Counter[str] = Counter(row.patient_id for row in self.iter_series())
+        clinical_of = self._clinical(sorted(series_of))
         per_patient: Counter[tuple[str, str]] = Counter()
-        summaries = self.patients()
         series_per: Counter[tuple[str, str]] = Counter()
-        for p in summaries:
+        for pid, count in series_of.items():
+            record = clinical_of.get(pid, {})
             for facet in ("vital_status", "stage", "sex"):
-                value = p.clinical.get(facet)
+                value = record.get(facet)
                 if value is not None:
                     per_patient[(facet, str(value))] += 1
-                    series_per[(facet, str(value))] += p.series
+                    series_per[(facet, str(value))] += count
         return [
             FacetCount(facet, value, count, series_per[(facet, value)])
             for (facet, value), count in sorted(per_patient.items())
