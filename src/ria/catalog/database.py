@@ -6,14 +6,16 @@ This module is the only place that knows about database dialects.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from ria.errors import ConfigurationError
+from ria.errors import CatalogUnavailableError, ConfigurationError
 
 __all__ = [
     "HEAD_REVISION",
@@ -70,6 +72,8 @@ def create_catalog_engine(url: str) -> Engine:
 
 # The newest revision under migrations/versions; a test keeps it equal to Alembic's head.
 HEAD_REVISION = "0007"
+# pg_advisory_xact_lock key that serialises schema migrations of one database ("RiaM").
+_MIGRATION_LOCK = 0x5269614D
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -80,22 +84,74 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Bring the catalogue to the newest schema revision (Alembic ``upgrade head``).
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Bring the catalogue to ``revision`` (the newest by default), all or nothing.
 
     An up-to-date catalogue is recognised with one query, without loading
-    Alembic, so every CLI command and server start stays quick.
+    Alembic, so every CLI command and server start stays quick. Otherwise the
+    whole upgrade runs in one transaction that also holds the catalogue's
+    migration lock, so a process killed mid-way leaves the old revision, and
+    processes opening a new catalogue together wait for the first one and then
+    find the work done (see :func:`_migration_transaction`).
     """
-    if current_revision(engine) == HEAD_REVISION:
+    if revision == "head" and current_revision(engine) == HEAD_REVISION:
         return
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _migration_transaction(engine) as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+
+
+@contextmanager
+def _migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in one real transaction that holds the migration lock; committed on success.
+
+    PostgreSQL runs DDL transactionally; concurrent migrators are serialised by a
+    transaction-scoped advisory lock (released by commit, rollback or a dead client),
+    and Alembic reads the revision only once it holds the lock. SQLite needs more:
+    Python's sqlite3 driver commits each DDL statement on its own unless a
+    transaction was begun explicitly (a kill between two ``CREATE TABLE`` left a
+    catalogue that never opened again), so the driver is put in autocommit mode and
+    the transaction begun with ``BEGIN IMMEDIATE``, which takes SQLite's write lock
+    at once: that lock is the migration lock. Foreign keys are switched off for the
+    migration (batch operations copy and drop tables others refer to; the pragma
+    cannot change inside a transaction) and checked before the commit instead.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            yield connection
+        return
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            # SQLAlchemy's begin/commit/rollback reach sqlite3's commit() and rollback(),
+            # which end the transaction BEGIN IMMEDIATE opened.
+            with connection.begin():
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                yield connection
+                _check_foreign_keys(connection)
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse to commit a migration that left rows pointing at nothing (SQLite's own check)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise CatalogUnavailableError(
+            f"the schema upgrade would leave {len(broken)} rows with dangling foreign keys "
+            f"(in {', '.join(tables)}); the catalogue was left as it was"
+        )
 
 
 def refresh_statistics(engine: Engine, tables: tuple[str, ...]) -> None:
