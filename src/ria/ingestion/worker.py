@@ -80,10 +80,8 @@ def _prepare(
             with staged.open() as readable:
                 header = read_instance_header(readable)
     except InvalidDicomError as exc:
-        reason = exc.message
         with staged.open() as readable:
-            if readable.read(4) == _ZIP_MAGIC:
-                reason = "a zip archive without a .zip name; rename it to ingest its contents"
+            reason = _zip_reason(item, readable.read(4)) or exc.message
         store.discard(staged)
         return Rejection(item.display, reason)
     except BaseException:
@@ -99,6 +97,28 @@ def _prepare(
         quarantine=changed.quarantine if changed else None,
         actions=dict(changed.actions) if changed else None,
     )
+
+
+def _zip_reason(item: SourceItem, head: bytes) -> str | None:
+    """Why a file that is not DICOM but is, or is named, a zip archive was not expanded.
+
+    Only readable ``.zip`` files on disk are expanded (sources.iter_sources); whatever reaches
+    here as non-DICOM is one of three things, each with its own remedy: a zip inside a zip
+    (never expanded), a damaged ``.zip`` (zipfile's own reason), or a zip under another name.
+    """
+    if item.member is not None:
+        if head == _ZIP_MAGIC:
+            return "a zip archive inside a zip archive is not expanded; unzip it and ingest the folder"
+        return None
+    if item.path.lower().endswith(".zip"):
+        try:
+            with zipfile.ZipFile(item.path):
+                return "corrupt zip archive: its members cannot be listed"
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"corrupt zip archive: {exc}"
+    if head == _ZIP_MAGIC:
+        return "a zip archive without a .zip name; rename it to ingest its contents"
+    return None
 
 
 def prepare_chunk(
