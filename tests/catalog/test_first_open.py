@@ -8,12 +8,14 @@ so a catalogue left half-built at any of them fails the test for sure, not by lu
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
-import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,37 +24,71 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from ria.archive import Archive
-from ria.catalog.database import HEAD_REVISION, create_catalog_engine, current_revision
+from ria.catalog.database import HEAD_REVISION, create_catalog_engine, current_revision, upgrade_schema
 from ria.catalog.schema import metadata
+from ria.sample import generate_corpus
 from ria.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-# Runs `open` (open the archive, close it) or `ria ARGS…`, killing its process group after
-# RIA_TEST_KILL_AFTER statements (0: never); on a normal exit it reports how many it sent.
-KILLER = r"""
-import atexit, os, signal, sys
+# A fork server: imports Ria once, then for each request (a JSON line) forks a child that runs
+# `open` (opens the archive and closes it) or `ria ARGS…`, output to the request's log, and kills its
+# own process group right after its `kill_after`-th SQL statement (0: never). One JSON line answers:
+# the child's exit status (minus the signal if killed), how many statements it sent, and how many up
+# to the schema migration's last (the one that records the revision). Forking keeps a sweep of
+# kill points quick: no run pays for starting Python and importing Ria.
+RUNNER = r"""
+import json, os, signal, sys, traceback
 from sqlalchemy import Engine, event
+from ria.archive import Archive
+from ria.cli.main import main
+from ria.settings import Settings
 
-limit = int(os.environ["RIA_TEST_KILL_AFTER"])
-sent = 0
+def child(request, report):
+    os.setpgid(0, 0)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.update(request["env"])
+    counts = {"sent": 0, "migrated": 0}
 
-def count(*_args):
-    global sent
-    sent += 1
-    if sent == limit:
-        os.killpg(0, signal.SIGKILL)
+    def count(_conn, _cursor, statement, *_args):
+        counts["sent"] += 1
+        if "alembic_version SET" in statement:
+            counts["migrated"] = counts["sent"]
+        if counts["sent"] == request["kill_after"]:
+            os.killpg(0, signal.SIGKILL)
 
-event.listen(Engine, "after_cursor_execute", count)
-atexit.register(lambda: print(f"statements={sent}", file=sys.stderr))
-if sys.argv[1] == "open":
-    from ria.archive import Archive
-    from ria.settings import Settings
-    Archive(Settings.from_env()).close()
-else:
-    from ria.cli.main import main
-    sys.argv = ["ria", *sys.argv[2:]]
-    main()
+    event.listen(Engine, "after_cursor_execute", count)
+    code = 0
+    try:
+        if request["args"] == ["open"]:
+            Archive(Settings.from_env()).close()
+        else:
+            sys.argv = ["ria", *request["args"]]
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(report, json.dumps(counts).encode())
+    os._exit(code)
+
+for line in sys.stdin:
+    request = json.loads(line)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        child(request, write)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        counts = json.loads(pipe.read() or "{}")
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    print(json.dumps({"status": status, **counts}), flush=True)
 """
 
 # Opens the archive once all N openers have imported everything (a file barrier), so they race.
@@ -60,6 +96,7 @@ OPENER = r"""
 import sys, time
 from pathlib import Path
 from ria.archive import Archive
+from ria.catalog.database import current_revision
 from ria.settings import Settings
 
 barrier, me, everyone = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -68,40 +105,71 @@ deadline = time.monotonic() + 60
 while len(list(barrier.iterdir())) < everyone and time.monotonic() < deadline:
     time.sleep(0.002)
 with Archive(Settings.from_env()) as archive:
-    print(archive.catalog.collection_names())
+    print(current_revision(archive.engine))
 """
 
 
-
-def _env(data_dir: Path, url: str, kill_after: int = 0) -> dict[str, str]:
+def _env(data_dir: Path, url: str) -> dict[str, str]:
+    """The settings every run here uses, as ``RIA_*`` variables."""
     return {
-        **os.environ,
         "RIA_DATA_DIR": str(data_dir),
         "RIA_DATABASE_URL": url,
         "RIA_BATCH_SIZE": "10",
         "RIA_WORKERS": "1",
-        "RIA_TEST_KILL_AFTER": str(kill_after),
     }
 
 
-def _run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run the killer script to its end or its kill; its return code and stderr."""
-    done = subprocess.run(
-        [sys.executable, "-c", KILLER, *args],
-        env=env,
-        capture_output=True,
-        timeout=300,
-        start_new_session=True,  # its own process group: the kill takes any workers too
-    )
-    return done.returncode, done.stderr.decode()
+@dataclass(frozen=True)
+class Run:
+    status: int
+    """The exit code, or minus the signal that ended the run."""
+    sent: int
+    migrated: int
+    log: str
 
 
-def _statements(args: list[str], env: dict[str, str]) -> int:
-    returncode, stderr = _run(args, env)
-    assert returncode == 0, stderr
-    found = re.search(r"statements=(\d+)", stderr)
-    assert found, stderr
-    return int(found.group(1))
+class Runner:
+    """Client of the fork server (:data:`RUNNER`)."""
+
+    def __init__(self, logs: Path) -> None:
+        self._logs = logs
+        self._numbers = itertools.count()
+        self._server = subprocess.Popen(
+            [sys.executable, "-c", RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def __call__(self, args: list[str], data_dir: Path, url: str, kill_after: int = 0) -> Run:
+        log = self._logs / f"run-{next(self._numbers)}.log"
+        request = {"args": args, "env": _env(data_dir, url), "kill_after": kill_after, "log": str(log)}
+        assert self._server.stdin is not None and self._server.stdout is not None
+        self._server.stdin.write(json.dumps(request) + "\n")
+        self._server.stdin.flush()
+        answer = self._server.stdout.readline()
+        assert answer, "the fork server died"
+        found = json.loads(answer)
+        text = log.read_text() if log.exists() else ""
+        return Run(found["status"], found.get("sent", 0), found.get("migrated", 0), text)
+
+    def close(self) -> None:
+        assert self._server.stdin is not None
+        self._server.stdin.close()
+        self._server.wait(timeout=30)
+        if self._server.stdout is not None:
+            self._server.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    runner = Runner(tmp_path_factory.mktemp("runs"))
+    yield runner
+    runner.close()
+
+
+def _statements(run: Runner, args: list[str], data_dir: Path, url: str) -> tuple[int, int]:
+    """How many statements a whole run sends, and how many until its migration's last."""
+    done = run(args, data_dir, url)
+    assert done.status == 0, done.log
+    return done.sent, done.migrated
 
 
 def _kill_points(total: int, points: int) -> list[int]:
@@ -109,9 +177,9 @@ def _kill_points(total: int, points: int) -> list[int]:
     return sorted({max(1, total * step // (points + 1)) for step in range(1, points + 1)})
 
 
-def _killed(args: list[str], env: dict[str, str]) -> None:
-    returncode, stderr = _run(args, env)
-    assert returncode == -signal.SIGKILL, f"not killed (exit {returncode}): {stderr}"
+def _killed(run: Runner, args: list[str], data_dir: Path, url: str, point: int) -> None:
+    done = run(args, data_dir, url, point)
+    assert done.status == -signal.SIGKILL, f"not killed (exit {done.status}): {done.log}"
 
 
 @pytest.fixture
@@ -158,15 +226,143 @@ def _assert_nothing_or_head(url: str) -> str:
 
 
 def test_killed_first_open_leaves_no_catalogue_or_a_whole_one(
-    fresh_catalogue: Callable[[str], tuple[Path, str]],
+    fresh_catalogue: Callable[[str], tuple[Path, str]], run: Runner
 ) -> None:
     data_dir, url = fresh_catalogue("count")
-    total = _statements(["open"], _env(data_dir, url))
+    total, _ = _statements(run, ["open"], data_dir, url)
     outcomes = []
-    for point in _kill_points(total, 6):
+    for point in _kill_points(total, 5):
         data_dir, url = fresh_catalogue(f"kill-{point}")
-        _killed(["open"], _env(data_dir, url, point))
+        _killed(run, ["open"], data_dir, url, point)
         outcomes.append(_assert_nothing_or_head(url))
         with Archive(Settings(data_dir=data_dir, database_url=url)) as archive:
             _assert_at_head(archive.engine)
     assert "none" in outcomes, "no kill landed inside the migration"
+
+
+def test_concurrent_first_opens_all_succeed(
+    fresh_catalogue: Callable[[str], tuple[Path, str]], tmp_path: Path
+) -> None:
+    """Four processes open one brand-new catalogue at the same moment: the first migrates, the rest wait."""
+    openers = 4
+    data_dir, url = fresh_catalogue("shared")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(barrier), str(number), str(openers)],
+            env={**os.environ, **_env(data_dir, url)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for number in range(openers)
+    ]
+    failures = []
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode != 0:
+            failures.append(stderr.decode().strip().splitlines()[-1])
+    assert failures == []
+    engine = create_catalog_engine(url)
+    _assert_at_head(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    root = tmp_path_factory.mktemp("first-ingest")
+    generate_corpus(root, 30, series_size=10, seed="first-open")
+    return root, 30
+
+
+def test_killed_first_ingest_then_rerun_completes(
+    fresh_catalogue: Callable[[str], tuple[Path, str]], small_corpus: tuple[Path, int], run: Runner
+) -> None:
+    """`ria ingest` into a fresh folder, killed while it creates the catalogue or files the first batches."""
+    root, size = small_corpus
+    args = ["ingest", str(root), "--collection", "TCGA-LUAD", "--workers", "1"]
+    data_dir, url = fresh_catalogue("count")
+    total, migrated = _statements(run, args, data_dir, url)
+    # Half-way through creating the catalogue, just before it commits, half-way through the files.
+    for point in (migrated // 2, migrated, (migrated + total) // 2):
+        data_dir, url = fresh_catalogue(f"kill-{point}")
+        _killed(run, args, data_dir, url, point)
+        _assert_nothing_or_head(url)
+        with Archive(Settings(data_dir=data_dir, database_url=url)) as archive:
+            report = archive.check()
+        assert report.consistent, f"killed after statement {point}: {report}"
+        rerun = run(args, data_dir, url)
+        assert rerun.status == 0, f"rerun after a kill at statement {point}: {rerun.log}"
+        with Archive(Settings(data_dir=data_dir, database_url=url)) as archive:
+            _assert_at_head(archive.engine)
+            report = archive.check()
+        assert report.consistent and report.instances == size, f"killed after statement {point}: {report}"
+
+
+START = "0004"
+ROWS = (
+    "INSERT INTO collection (name, created_at) VALUES ('TCGA-LUAD', '2026-01-01 00:00:00')",
+    "INSERT INTO patient (collection_id, patient_id, created_at) "
+    "SELECT id, 'TCGA-05-4244', '2026-01-01 00:00:00' FROM collection",
+    "INSERT INTO study (patient_pk, study_instance_uid, created_at) "
+    "SELECT id, '1.2.3', '2026-01-01' FROM patient",
+    "INSERT INTO series (study_pk, series_instance_uid, ingested_at, updated_at) "
+    "SELECT id, '1.2.3.4', '2026-01-01', '2026-01-01' FROM study",
+)
+
+
+def _old_catalogue(url: str) -> dict[str, list[str]]:
+    """A catalogue at revision ``START`` holding a collection > patient > study > series; its tables."""
+    engine = create_catalog_engine(url)
+    try:
+        upgrade_schema(engine, START)
+        with engine.begin() as conn:
+            for statement in ROWS:
+                conn.exec_driver_sql(statement)
+        return _tables(engine)
+    finally:
+        engine.dispose()
+
+
+def _tables(engine: Engine) -> dict[str, list[str]]:
+    found = inspect(engine)
+    return {name: sorted(c["name"] for c in found.get_columns(name)) for name in found.get_table_names()}
+
+
+def _assert_rows_kept(engine: Engine) -> None:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT c.name, p.patient_id, s.series_instance_uid FROM collection c "
+            "JOIN patient p ON p.collection_id = c.id JOIN study t ON t.patient_pk = p.id "
+            "JOIN series s ON s.study_pk = t.id"
+        ).all()
+    assert [tuple(row) for row in rows] == [("TCGA-LUAD", "TCGA-05-4244", "1.2.3.4")]
+
+
+def test_killed_upgrade_leaves_the_old_revision_or_the_new_one(
+    fresh_catalogue: Callable[[str], tuple[Path, str]], run: Runner
+) -> None:
+    """A catalogue at 0004 upgraded by a process killed mid-way: 0004 or head with its rows, never half."""
+    data_dir, url = fresh_catalogue("count")
+    _old_catalogue(url)
+    total, _ = _statements(run, ["open"], data_dir, url)
+    outcomes = set()
+    for point in _kill_points(total, 4):
+        data_dir, url = fresh_catalogue(f"kill-{point}")
+        before = _old_catalogue(url)
+        _killed(run, ["open"], data_dir, url, point)
+        engine = create_catalog_engine(url)
+        revision = current_revision(engine)
+        outcomes.add(revision)
+        if revision == START:
+            assert _tables(engine) == before, f"half an upgrade after statement {point}"
+        else:
+            _assert_at_head(engine)
+        _assert_rows_kept(engine)
+        engine.dispose()
+        with Archive(Settings(data_dir=data_dir, database_url=url)) as archive:
+            _assert_at_head(archive.engine)
+            _assert_rows_kept(archive.engine)
+            with archive.engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT site_code FROM patient").scalar_one() == "05"
+    assert START in outcomes, "no kill landed inside the upgrade"
