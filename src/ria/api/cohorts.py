@@ -18,6 +18,7 @@ from ria.access import Principal
 from ria.access.embargo import embargo_notices
 from ria.api.deps import get_archive, get_principal
 from ria.archive import Archive
+from ria.bounds import MAX_COUNT
 from ria.cohort import CLINICAL_FIELDS, NON_SILENT_CLASSES, Cohort, CohortQuery
 from ria.cohort.compiler import label_types
 from ria.cohort.export import SERIES_COLUMNS, iter_csv, iter_json_rows, patient_record, series_record
@@ -75,8 +76,8 @@ class CohortQueryBody(BaseModel):
         default=None,
         description="genes that must be wild type (patient profiled for the gene, no such mutation)",
     )
-    min_mutations: int | None = Field(default=None, ge=0)
-    max_mutations: int | None = Field(default=None, ge=0)
+    min_mutations: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    max_mutations: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     clinical: list[str | ConditionBody] | None = Field(
         default=None, description=f"conditions on {', '.join(CLINICAL_FIELDS)}"
     )

@@ -22,6 +22,7 @@ from ria.access.embargo import embargo_fields
 from ria.access.governance import CollectionChanges, change_settings
 from ria.api.deps import ArchiveDep, PrincipalDep
 from ria.archive import Archive
+from ria.bounds import MAX_COUNT, MAX_EMBARGO_DAYS
 from ria.catalog.governance import Governance, audit_events, collection_names, read_governance
 from ria.errors import ForbiddenError, InvalidParameterError, NotFoundError
 
@@ -98,8 +99,8 @@ class GovernanceBody(BaseModel):
     )
     access: Literal["public", "restricted", "limited"] | None = None
     restricted_until_embargo_end: bool | None = None
-    embargo_threshold: int | None = Field(default=None, ge=1)
-    embargo_days: int | None = Field(default=None, ge=0)
+    embargo_threshold: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    embargo_days: int | None = Field(default=None, ge=0, le=MAX_EMBARGO_DAYS)
     embargo_start: str | None = Field(default=None, description="YYYY-MM-DD (UTC) or 'auto'")
     description: str | None = None
     doi: str | None = None

@@ -20,6 +20,7 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select
 
 from ria.access.principal import Principal
+from ria.bounds import MAX_OFFSET, parse_int
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.visibility import visible_collections
 from ria.errors import InvalidParameterError
@@ -30,6 +31,7 @@ Level = Literal["study", "series", "instance"]
 _ORDER: dict[Level, int] = {"study": 0, "series": 1, "instance": 2}
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
+_NO_LIMIT = 10**18 - 1  # "limit=99999999" means "all you will give"; it is reduced to MAX_LIMIT
 _PARAMETERS = frozenset({"includefield", "fuzzymatching", "limit", "offset", "collection"})
 
 
@@ -162,13 +164,11 @@ def parse_query(
             if value.lower() not in ("true", "false"):
                 raise InvalidParameterError("fuzzymatching", "fuzzymatching must be true or false")
             fuzzy = value.lower() == "true"
-        elif key in ("limit", "offset"):
-            if not value.isdigit():
-                raise InvalidParameterError(key, f"{key} must be a non-negative integer, got {value[:20]!r}")
-            if key == "limit":
-                limit = min(int(value), MAX_LIMIT)
-            else:
-                offset = int(value)
+        elif key == "limit":
+            # Above MAX_LIMIT the server answers its maximum (PS3.18 §8.3.4.4), with the Warning.
+            limit = min(parse_int(key, value, minimum=0, maximum=_NO_LIMIT), MAX_LIMIT)
+        elif key == "offset":
+            offset = parse_int(key, value, minimum=0, maximum=MAX_OFFSET)
         elif key == "collection":
             collection_name = value
         else:

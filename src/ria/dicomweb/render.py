@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydicom
 
+from ria.bounds import parse_int
 from ria.dicom.streams import PlainStream
 from ria.errors import ConfigurationError, InvalidParameterError, NotAcceptableError, NotFoundError
 
@@ -28,6 +29,7 @@ __all__ = ["RENDERED_TYPES", "RenderOptions", "parse_window", "render_frame", "w
 
 RENDERED_TYPES = ("image/jpeg", "image/png")
 THUMBNAIL_SIZE = 128
+MAX_VIEWPORT = 65_535  # a picture's side in pixels; JPEG cannot be larger
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ def parse_viewport(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
     parts = text.split(",")
-    if len(parts) != 2 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+    if len(parts) != 2:
         raise InvalidParameterError("viewport", "viewport is width,height in pixels, e.g. 256,256")
-    return int(parts[0]), int(parts[1])
+    width, height = (parse_int("viewport", part, minimum=1, maximum=MAX_VIEWPORT) for part in parts)
+    return width, height
 
 
 def window_to_8bit(values: Any, center: float, width: float) -> Any:

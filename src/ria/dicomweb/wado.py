@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from sqlalchemy import select
 
 from ria.access.principal import Principal
+from ria.bounds import parse_int
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.visibility import visible_collections
 from ria.dicom.streams import PlainStream
@@ -242,15 +243,10 @@ class FrameLayout:
     columns: int
 
 
-def parse_frame_numbers(text: str) -> list[int]:
-    """``1,3,5`` as frame numbers (1-based), refusing anything else (400)."""
-    numbers = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            raise InvalidParameterError("frames", f"frame numbers are 1, 2, …; got {part[:20]!r}")
-        numbers.append(int(part))
-    return numbers
+def parse_frame_numbers(text: str, parameter: str = "frames") -> list[int]:
+    """``1,3,5`` as frame numbers (1-based), refusing anything else (400 naming ``parameter``)."""
+    # NumberOfFrames is an IS: at most 2**31 - 1 frames.
+    return [parse_int(parameter, part, minimum=1, maximum=2**31 - 1) for part in text.split(",")]
 
 
 def frame_media_type(transfer_syntax: str | None) -> str:

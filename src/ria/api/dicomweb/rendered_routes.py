@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.routes import select_scoped
 from ria.archive import Archive
+from ria.bounds import parse_int
 from ria.dicomweb import wado
 from ria.dicomweb.multipart import parse_accept
 from ria.dicomweb.render import (
@@ -51,9 +52,7 @@ def _media_type(request: Request, explicit: str | None = None) -> str:
 def _quality(text: str | None) -> int:
     if text is None:
         return 90
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise InvalidParameterError("quality", "quality is an integer from 1 to 100")
-    return int(text)
+    return parse_int("quality", text, minimum=1, maximum=100)
 
 
 def build_rendered_router(*, per_collection: bool) -> APIRouter:
@@ -99,8 +98,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         viewport: Viewport = None,
         quality: Quality = None,
     ) -> Response:
+        render = options(request, window, viewport, quality)  # parameters first: a bad one costs nothing
         rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
-        return await picture(archive, rows, 1, options(request, window, viewport, quality))
+        return await picture(archive, rows, 1, render)
 
     @router.get(
         "/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered", summary="WADO-RS: a frame"
@@ -120,8 +120,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         numbers = wado.parse_frame_numbers(frame)
         if len(numbers) != 1:
             raise InvalidParameterError("frames", "a rendered frame is one frame number")
+        render = options(request, window, viewport, quality)
         rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
-        return await picture(archive, rows, numbers[0], options(request, window, viewport, quality))
+        return await picture(archive, rows, numbers[0], render)
 
     @router.get("/studies/{study}/series/{series}/instances/{sop}/thumbnail", summary="WADO-RS: thumbnail")
     async def thumbnail_instance(
@@ -133,8 +134,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         principal: PrincipalDep,
         viewport: Viewport = None,
     ) -> Response:
+        render = options(request, None, viewport, None, thumbnail=True)
         rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series, sop)
-        return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
+        return await picture(archive, rows, 1, render)
 
     @router.get("/studies/{study}/series/{series}/thumbnail", summary="WADO-RS: a series' thumbnail")
     async def thumbnail_series(
@@ -145,8 +147,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         principal: PrincipalDep,
         viewport: Viewport = None,
     ) -> Response:
+        render = options(request, None, viewport, None, thumbnail=True)
         rows = await run_in_threadpool(select_scoped, archive, principal, scope(request), study, series)
-        return await picture(archive, rows, 1, options(request, None, viewport, None, thumbnail=True))
+        return await picture(archive, rows, 1, render)
 
     @router.get("/wado", summary="WADO-URI (PS3.18 §9): one object, as DICOM or as a picture")
     async def wado_uri(
@@ -170,22 +173,25 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
             if not value:
                 raise InvalidParameterError(name, f"{name} is required")
         assert study_uid and series_uid and object_uid
-        found = await run_in_threadpool(
-            select_scoped, archive, principal, scope(request), study_uid, series_uid, object_uid
-        )
+        # Every parameter is checked before the catalogue is asked (a bad one costs nothing).
         kind = (content_type or "image/jpeg").split(";")[0].strip()
-        if kind == "application/dicom":
-            return StreamingResponse(
-                archive.store.open_range(found[0].blob_key), media_type="application/dicom"
-            )
         window = None
         if window_center or window_width:
             window = parse_window(f"{window_center},{window_width}")
         viewport = None
         if rows or columns:
             viewport = parse_viewport(f"{columns or rows},{rows or columns}")
-        frame = wado.parse_frame_numbers(frame_number or "1")
-        render = RenderOptions(_media_type(request, kind), window, viewport)
+        frame = wado.parse_frame_numbers(frame_number or "1", "frameNumber")
+        render = None
+        if kind != "application/dicom":
+            render = RenderOptions(_media_type(request, kind), window, viewport)
+        found = await run_in_threadpool(
+            select_scoped, archive, principal, scope(request), study_uid, series_uid, object_uid
+        )
+        if render is None:
+            return StreamingResponse(
+                archive.store.open_range(found[0].blob_key), media_type="application/dicom"
+            )
         return await picture(archive, found, frame[0], render)
 
     return router

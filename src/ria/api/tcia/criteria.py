@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ria.api.tcia.params import split_list
+from ria.bounds import MAX_OFFSET, parse_int
 from ria.catalog.search import SeriesFilter
 from ria.errors import InvalidParameterError
 
@@ -53,13 +54,8 @@ def _integer(form: Mapping[str, str], name: str, default: int, minimum: int) -> 
     raw = form.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameterError(name, f"{name} must be an integer, got {raw[:20]!r}") from None
-    if value < minimum:
-        raise InvalidParameterError(name, f"{name} must be at least {minimum}")
-    return value
+    # Bounded above too: start and size become SQL OFFSET/LIMIT, which are 64-bit in the database.
+    return parse_int(name, raw, minimum=minimum, maximum=MAX_OFFSET)
 
 
 def _date(form: Mapping[str, str], name: str) -> dt.date | None:

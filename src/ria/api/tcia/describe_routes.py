@@ -18,7 +18,7 @@ from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import V4
 from ria.api.tcia.formats import parse_format, render, render_json
-from ria.api.tcia.params import allow_only, require_uid
+from ria.api.tcia.params import allow_only, check_format, require_uid
 from ria.archive import Archive
 from ria.catalog.hierarchy import md5_hierarchy
 from ria.catalog.search import SeriesFilter, ValueField
@@ -28,7 +28,7 @@ from ria.storage.base import iter_range
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/nbia-api/services/v4", tags=["TCIA v4"])
+router = APIRouter(prefix="/nbia-api/services/v4", tags=["TCIA v4"], dependencies=[Depends(check_format)])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 Text = Annotated[str | None, Query()]
 HUMAN = {"speciesCode": "337915000", "speciesDescription": "Homo sapiens"}

@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
+from ria.api.tcia.formats import parse_format
 from ria.dicom.uids import is_valid_uid
 from ria.errors import InvalidParameterError
 
-__all__ = ["allow_only", "require_uid", "split_list"]
+__all__ = ["allow_only", "check_format", "require_uid", "split_list"]
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -36,6 +37,19 @@ def allow_only(*names: str) -> Callable[[Request], Awaitable[None]]:
                 )
 
     return check
+
+
+async def check_format(request: Request) -> None:
+    """A router dependency: a bad ``format`` (query or form) is a 400 before the catalogue is asked.
+
+    Routes render with the format only after their query has run; a request that can
+    only fail must not first pay for the whole query (getSeries over every series).
+    """
+    values = request.query_params.getlist("format")
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        values.extend(str(value) for value in (await request.form()).getlist("format"))
+    for value in values:
+        parse_format(value)
 
 
 def require_uid(parameter: str, value: str) -> str:

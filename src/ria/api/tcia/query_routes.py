@@ -25,7 +25,7 @@ from ria.api.tcia.fields import (
     study_fields,
 )
 from ria.api.tcia.formats import TciaFormat, parse_format, render
-from ria.api.tcia.params import allow_only, require_uid, split_list
+from ria.api.tcia.params import allow_only, check_format, require_uid, split_list
 from ria.archive import Archive
 from ria.catalog.search import SeriesFilter, SeriesRow, ValueField
 from ria.errors import InvalidParameterError, NotFoundError
@@ -38,7 +38,11 @@ Format = Annotated[str | None, Query(description="json (default), csv, xml or ht
 
 def build_query_router(dialect: Dialect) -> APIRouter:
     """The query routes of one TCIA API version, mounted under ``/nbia-api/services/<version>``."""
-    router = APIRouter(prefix=f"/nbia-api/services/{dialect.version}", tags=[f"TCIA {dialect.version}"])
+    router = APIRouter(
+        prefix=f"/nbia-api/services/{dialect.version}",
+        tags=[f"TCIA {dialect.version}"],
+        dependencies=[Depends(check_format)],  # before any route asks the catalogue
+    )
     v4 = dialect.version == "v4"
 
     def get(path: str, summary: str, *allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
