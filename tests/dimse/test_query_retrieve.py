@@ -130,10 +130,8 @@ def test_patient_level_matches_names_with_wildcards(
         "QueryRetrieveLevel=PATIENT", f"PatientName={pattern}", "PatientID", "NumberOfPatientRelatedStudies",
         "NumberOfPatientRelatedInstances", "PatientBirthDate",
     )  # fmt: skip
-    # PN matching is case-insensitive (PS3.4 C.2.2.2.1 allows it).
-    wanted = {
-        s.patient_id for s in loaded.sources if fnmatch.fnmatchcase(s.patient_name.lower(), pattern.lower())
-    }
+    # PN matching is case-sensitive, as PS3.4 C.2.2.2 has it (C-FIND negotiates no fuzzy matching).
+    wanted = {s.patient_id for s in loaded.sources if fnmatch.fnmatchcase(s.patient_name, pattern)}
     assert values(answers, "PatientID") == sorted(wanted)
     for answer in answers:
         mine = [s for s in loaded.sources if s.patient_id == answer.PatientID]

@@ -9,23 +9,24 @@ restricted by a ``scope`` :class:`~ria.catalog.search.SeriesFilter` applied with
 Only local series count: metadata-only (remote) series have no bytes to retrieve,
 so they are neither found nor counted here.
 
-Matching follows PS3.4 C.2.2.2: single values, lists of alternatives (``\\``),
-``*``/``?`` wildcards, inclusive date ranges. Person names match case-insensitively
-(the standard allows it); other text matches case-sensitively on every database
-(SQL narrows case-insensitively, Python confirms), so SQLite and PostgreSQL agree.
+Matching follows PS3.4 C.2.2.2 and is compiled by :mod:`ria.catalog.matching`, the
+one matching core QIDO-RS uses too: single values, lists of alternatives (``\\``),
+``*``/``?`` wildcards, inclusive date ranges — case-sensitive on every database,
+person names included (C-FIND negotiates no fuzzy matching), so SQLite and
+PostgreSQL give the same answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, Select, distinct, false, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, distinct, func, select
 
 from ria.access.principal import Principal
+from ria.catalog.matching import Bound, equals_any, range_clause, text_clause
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.search import SeriesFilter, apply_filter, joined_series
 
@@ -53,7 +54,6 @@ class TextMatch:
 
     field: str
     values: tuple[str, ...]
-    ignore_case: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +61,8 @@ class DateMatch:
     """``field`` lies within [start, end] (either bound may be open)."""
 
     field: str
-    start: dt.date | None
-    end: dt.date | None
+    start: Bound | None
+    end: Bound | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,72 +185,21 @@ def field_level(name: str) -> Level:
     return LEVELS[_MATCHABLE[name][0]]
 
 
-def _like_pattern(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
-def _wildcard_regex(value: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in value)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def _has_wildcard(value: str) -> bool:
-    return "*" in value or "?" in value
-
-
-def _text_clause(column: Any, match: TextMatch) -> ColumnElement[bool] | None:
-    """SQL for one text condition; ``None`` for universal matching (``*`` among the values)."""
-    if any(value == "*" for value in match.values):
-        return None
-    clauses: list[ColumnElement[bool]] = []
-    exact = [value for value in match.values if not _has_wildcard(value)]
-    if exact:
-        if match.ignore_case:
-            clauses.append(func.lower(column).in_([value.lower() for value in exact]))
-        else:
-            clauses.append(column.in_(exact))
-    for value in match.values:
-        if _has_wildcard(value):
-            # Lower-cased on both sides: a superset on every database, confirmed in Python.
-            clauses.append(func.lower(column).like(_like_pattern(value.lower()), escape="\\"))
-    return or_(*clauses) if clauses else false()
-
-
-def _confirms(match: TextMatch, value: object) -> bool:
-    """Case-exact confirmation of a wildcard match SQL only narrowed down."""
-    if any(v == "*" for v in match.values) or not any(_has_wildcard(v) for v in match.values):
-        return True
-    if value is None:
-        return False
-    text = str(value)
-    for wanted in match.values:
-        if _has_wildcard(wanted):
-            if _wildcard_regex(wanted, match.ignore_case).fullmatch(text):
-                return True
-        elif (text.lower() == wanted.lower()) if match.ignore_case else text == wanted:
-            return True
-    return False
-
-
 def _where(query: Select[Any], q: QRQuery) -> Select[Any]:
     for condition in q.conditions:
         column = _MATCHABLE[condition.field][1]
+        clause: ColumnElement[bool] | None
         if isinstance(condition, TextMatch):
-            clause = _text_clause(column, condition)
-            if clause is not None:
-                query = query.where(clause)
+            clause = text_clause(column, condition.values)
         elif isinstance(condition, DateMatch):
-            if condition.start is not None:
-                query = query.where(column >= condition.start)
-            if condition.end is not None:
-                query = query.where(column <= condition.end)
+            clause = range_clause(column, condition.start, condition.end)
         else:
-            query = query.where(column.in_(condition.values))
-    if q.modalities_in_study:
-        with_modality = select(series.c.study_pk).where(
-            series.c.modality.in_(q.modalities_in_study), series.c.is_remote.is_(False)
-        )
+            clause = equals_any(column, condition.values)
+        if clause is not None:
+            query = query.where(clause)
+    modality = text_clause(series.c.modality, q.modalities_in_study)
+    if q.modalities_in_study and modality is not None:
+        with_modality = select(series.c.study_pk).where(modality, series.c.is_remote.is_(False))
         query = query.where(study.c.id.in_(with_modality))
     return query
 
@@ -304,7 +253,6 @@ def iter_matches(engine: Engine, q: QRQuery, scope: SeriesFilter, principal: Pri
     """Every entity at ``q.level`` matching ``q`` within ``scope``, read a page at a time (keyset)."""
     _check(q)
     base, key, names = _base(q, scope, principal)
-    text_checks = [c for c in q.conditions if isinstance(c, TextMatch)]
     last = 0
     while True:
         with engine.connect() as conn:
@@ -312,9 +260,7 @@ def iter_matches(engine: Engine, q: QRQuery, scope: SeriesFilter, principal: Pri
             found = [QRMatch(level=q.level, **dict(zip(names, row[1:], strict=True))) for row in page]
             if q.level == "STUDY" and found:
                 found = _with_modalities(conn, [row[0] for row in page], found)
-        for match in found:
-            if all(_confirms(check, getattr(match, check.field)) for check in text_checks):
-                yield match
+        yield from found
         if len(page) < _PAGE:
             return
         last = page[-1][0]

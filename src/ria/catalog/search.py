@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Engine, Select, distinct, func, select, tuple_
 
 from ria.access.principal import Principal
+from ria.catalog.matching import contains_ignoring_case
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.visibility import visible_collections
 from ria.errors import ConfigurationError
@@ -223,8 +224,8 @@ def apply_filter(query: Select[Any], where: SeriesFilter, principal: Principal) 
         if bound is not None:
             query = query.where(column >= bound if lower else column <= bound)
     if where.description_contains:
-        needle = where.description_contains.lower()
-        query = query.where(func.lower(series.c.series_description).contains(needle, autoescape=True))
+        # TCIA's description search ignores case: A-Z only, so SQLite and PostgreSQL agree.
+        query = query.where(contains_ignoring_case(series.c.series_description, where.description_contains))
     for wanted in where.all_modalities:
         imaged = (
             select(study.c.patient_pk)

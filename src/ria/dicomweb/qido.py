@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, exists, func, select
 
 from ria.access.principal import Principal
-from ria.bounds import MAX_OFFSET, parse_int
+from ria.catalog.matching import attribute_clause, text_clause
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.visibility import visible_collections
 from ria.errors import InvalidParameterError
@@ -31,7 +31,6 @@ Level = Literal["study", "series", "instance"]
 _ORDER: dict[Level, int] = {"study": 0, "series": 1, "instance": 2}
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
-_NO_LIMIT = 10**18 - 1  # "limit=99999999" means "all you will give"; it is reduced to MAX_LIMIT
 _PARAMETERS = frozenset({"includefield", "fuzzymatching", "limit", "offset", "collection"})
 
 
@@ -164,11 +163,13 @@ def parse_query(
             if value.lower() not in ("true", "false"):
                 raise InvalidParameterError("fuzzymatching", "fuzzymatching must be true or false")
             fuzzy = value.lower() == "true"
-        elif key == "limit":
-            # Above MAX_LIMIT the server answers its maximum (PS3.18 §8.3.4.4), with the Warning.
-            limit = min(parse_int(key, value, minimum=0, maximum=_NO_LIMIT), MAX_LIMIT)
-        elif key == "offset":
-            offset = parse_int(key, value, minimum=0, maximum=MAX_OFFSET)
+        elif key in ("limit", "offset"):
+            if not value.isdigit():
+                raise InvalidParameterError(key, f"{key} must be a non-negative integer, got {value[:20]!r}")
+            if key == "limit":
+                limit = min(int(value), MAX_LIMIT)
+            else:
+                offset = int(value)
         elif key == "collection":
             collection_name = value
         else:
@@ -197,49 +198,9 @@ def parse_query(
     )
 
 
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
-def _date(text: str, key: str) -> dt.date:
-    try:
-        return dt.datetime.strptime(text.strip(), "%Y%m%d").date()
-    except ValueError:
-        raise InvalidParameterError(key, f"{key}: {text[:20]!r} is not a date YYYYMMDD") from None
-
-
-def _condition(attribute: Attribute, value: str, fuzzy: bool) -> ColumnElement[bool]:
-    column = attribute.column
-    key = attribute.keyword
-    if attribute.vr == "UI":
-        uids = [uid.strip() for uid in re.split(r"[,\\]", value) if uid.strip()]
-        return column.in_(uids)  # type: ignore[no-any-return]
-    if attribute.vr == "DA":
-        if "-" in value:
-            start, _sep, end = value.partition("-")
-            parts = []
-            if start.strip():
-                parts.append(column >= _date(start, key))
-            if end.strip():
-                parts.append(column <= _date(end, key))
-            if not parts:
-                raise InvalidParameterError(key, f"{key}: a range needs at least one date")
-            return and_(*parts)
-        return column == _date(value, key)  # type: ignore[no-any-return]
-    if attribute.vr == "IS":
-        if not re.fullmatch(r"[+-]?\d+", value.strip()):
-            raise InvalidParameterError(key, f"{key} must be an integer, got {value[:20]!r}")
-        return column == int(value)  # type: ignore[no-any-return]
-    conditions = []
-    for text in value.split("\\"):
-        if attribute.vr == "PN" and fuzzy:
-            conditions.append(func.lower(column).like(f"%{_like(text.lower())}%", escape="\\"))
-        elif "*" in text or "?" in text:
-            conditions.append(column.like(_like(text), escape="\\"))
-        else:
-            conditions.append(column == text)
-    return or_(*conditions)
+def _condition(attribute: Attribute, value: str, fuzzy: bool) -> ColumnElement[bool] | None:
+    """One value of a matching key, compiled by the one matching core (``None``: universal matching)."""
+    return attribute_clause(attribute.column, attribute.vr, value, key=attribute.keyword, fuzzy=fuzzy)
 
 
 def _level_select(query: QidoQuery) -> Select[Any]:
@@ -290,15 +251,15 @@ def search(engine: Engine, query: QidoQuery, base_url: str, principal: Principal
         attribute = ATTRIBUTES[name]
         for value in values:
             if name == "ModalitiesInStudy":
-                wanted = [m.strip() for m in re.split(r"[,\\]", value) if m.strip()]
                 other = series.alias("series_in_study")
-                statement = statement.where(
-                    exists(
-                        select(other.c.id).where(other.c.study_pk == study.c.id, other.c.modality.in_(wanted))
-                    )
-                )
-            elif value != "":
-                statement = statement.where(_condition(attribute, value, query.fuzzy))
+                wanted = text_clause(other.c.modality, [m.strip() for m in re.split(r"[,\\]", value)])
+                if wanted is not None:
+                    in_study = select(other.c.id).where(other.c.study_pk == study.c.id, wanted)
+                    statement = statement.where(exists(in_study))
+            else:
+                clause = _condition(attribute, value, query.fuzzy)
+                if clause is not None:
+                    statement = statement.where(clause)
     statement = statement.limit(query.limit + 1).offset(query.offset)
     with engine.connect() as conn:
         rows = [row._mapping for row in conn.execute(statement)]

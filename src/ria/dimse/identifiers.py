@@ -10,7 +10,6 @@ allows). Messages of :class:`InvalidIdentifier` name keys, never their values.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +30,8 @@ from ria.catalog.dimse_queries import (
     TextMatch,
     field_level,
 )
+from ria.catalog.matching import alphabetic_group, parse_range
+from ria.errors import InvalidParameterError
 
 __all__ = [
     "PATIENT_ROOT_MODELS",
@@ -86,7 +87,6 @@ _UNIQUE_KEYS: dict[Level, str] = {
     "IMAGE": "SOPInstanceUID",
 }
 _MAX_LENGTH = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "IS": 12, "LO": 64, "PN": 64, "SH": 16}
-_DATE = re.compile(r"^\d{8}$")
 
 VERIFICATION = "1.2.840.10008.1.1"
 # Query/Retrieve information models (PS3.4 C.6): FIND, MOVE, GET of each root.
@@ -146,27 +146,14 @@ def _strings(element: DataElement) -> list[str]:
     return [text for text in (str(item).strip() for item in items) if text]
 
 
-def _date(keyword: str, text: str) -> dt.date:
-    if not _DATE.fullmatch(text):
-        raise InvalidIdentifier(f"{keyword} must be a date YYYYMMDD or a range of them")
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError:
-        raise InvalidIdentifier(f"{keyword} holds an impossible date") from None
-
-
 def _date_match(keyword: str, field: str, values: list[str]) -> DateMatch:
+    """A date or date range, parsed by the matching core; the message names the key, not the value."""
     if len(values) != 1:
         raise InvalidIdentifier(f"{keyword} takes one date or one range")
-    text = values[0].replace(" ", "")
-    if "-" not in text:
-        day = _date(keyword, text)
-        return DateMatch(field, day, day)
-    start_text, _, end_text = text.partition("-")
-    if not start_text and not end_text:
-        raise InvalidIdentifier(f"{keyword} range has no bound")
-    start = _date(keyword, start_text) if start_text else None
-    end = _date(keyword, end_text) if end_text else None
+    try:
+        start, end = parse_range("DA", values[0], keyword)
+    except InvalidParameterError:
+        raise InvalidIdentifier(f"{keyword} must be a date YYYYMMDD or a range of them") from None
     return DateMatch(field, start, end)
 
 
@@ -182,9 +169,9 @@ def _condition(keyword: str, values: list[str]) -> Condition | None:
     if kind == "uid":
         return TextMatch(field, tuple(values))
     if kind == "name":
-        # Only the alphabetic component group is stored: match on it.
-        names = tuple(value.split("=")[0] for value in values)
-        return None if all(not name or name == "*" for name in names) else TextMatch(field, names, True)
+        # Only the alphabetic component group is stored: match on it (case-sensitively, no fuzzy).
+        names = tuple(alphabetic_group(value) for value in values)
+        return None if all(not name or name == "*" for name in names) else TextMatch(field, names)
     return None if "*" in values else TextMatch(field, tuple(values))
 
 
