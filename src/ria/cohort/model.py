@@ -44,6 +44,7 @@ NON_SILENT_CLASSES: tuple[str, ...] = (
     "In_Frame_Del",
     "In_Frame_Ins",
     "Missense_Mutation",
+    "Multi_Hit",
     "Nonsense_Mutation",
     "Nonstop_Mutation",
     "Splice_Site",
@@ -51,7 +52,9 @@ NON_SILENT_CLASSES: tuple[str, ...] = (
 )
 """MAF variant classes that alter the protein: what "mutated" means unless classes are given.
 
-The same list maftools (``vc_nonSyn``) and cBioPortal use, so counts agree with theirs.
+The list maftools (``vc_nonSyn``) and cBioPortal use, so counts agree with theirs, plus ``Multi_Hit``:
+grouped patient-by-gene tables (maftools' oncoplot matrix, pymaftools, the shipped lung table) write it
+for a patient with several mutations in one gene, which is a patient mutated in that gene.
 """
 
 Operator = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "exists", "missing"]
