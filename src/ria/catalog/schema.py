@@ -15,6 +15,8 @@ a test compares the migrated database with this metadata.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -32,8 +34,11 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "UtcDateTime",
     "access_grant",
     "api_token",
     "app_user",
@@ -66,6 +71,30 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A moment stored in UTC and always read back time-zone aware (UTC).
+
+    ``timestamp with time zone`` on PostgreSQL; SQLite has no zone and hands back naive
+    values, which every caller would otherwise have to patch (and one forgot: API
+    timestamps went out without an offset). Doing it here, Python-side, changes no DDL.
+    A naive value bound is taken as UTC, the catalogue's only zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 UID = String(64)
 
 collection = Table(
@@ -78,15 +107,15 @@ collection = Table(
     Column("license_name", String(256)),
     Column("license_uri", String(512)),
     Column("deid_profile", String(256)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # Governance (issue 5): who may see the collection, and its ISS group's publication embargo.
     Column("cancer_type", String(256)),
     Column("access_level", String(16), nullable=False, server_default="public"),
     Column("restricted_until_embargo_end", Boolean, nullable=False, server_default=false()),
     Column("embargo_threshold", Integer, nullable=False, server_default="100"),
     Column("embargo_window_days", Integer, nullable=False, server_default="365"),
-    Column("hundredth_case_at", DateTime(timezone=True)),
-    Column("embargo_ends_at", DateTime(timezone=True)),
+    Column("hundredth_case_at", UtcDateTime()),
+    Column("embargo_ends_at", UtcDateTime()),
     Column("embargo_set_by_curator", Boolean, nullable=False, server_default=false()),
 )
 
@@ -100,7 +129,7 @@ patient = Table(
     Column("patient_sex", String(16)),
     Column("patient_birth_date", Date),
     Column("ethnic_group", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # The Imaging Source Site that contributed the patient: a TCGA barcode's tissue source site code.
     Column("site_code", String(16)),
     UniqueConstraint("collection_id", "patient_id"),
@@ -119,7 +148,7 @@ study = Table(
     Column("accession_number", String(64)),
     Column("admitting_diagnoses_description", String(1024)),
     Column("patient_age", String(16)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 series = Table(
@@ -141,9 +170,9 @@ series = Table(
     Column("file_size", BigInteger, nullable=False, server_default="0"),
     Column("is_remote", Boolean, nullable=False, server_default=false()),
     Column("source_url", Text),
-    Column("ingested_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("released_at", DateTime(timezone=True)),
+    Column("ingested_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("released_at", UtcDateTime()),
 )
 
 instance = Table(
@@ -161,7 +190,7 @@ instance = Table(
     Column("md5", String(32)),
     Column("crc32", BigInteger),
     Column("blob_key", String(64), nullable=False, index=True),
-    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("ingested_at", UtcDateTime(), nullable=False),
     Index("ix_instance_series_pk_instance_number", "series_pk", "instance_number"),
 )
 
@@ -171,7 +200,7 @@ shared_cart = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("description", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Carts hold SeriesInstanceUIDs, not series keys: a shared cart outlives a series
@@ -203,7 +232,7 @@ quarantine = Table(
     Column("crc32", BigInteger),
     Column("blob_key", String(64), nullable=False, index=True),
     Column("reason", String(1024), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -228,7 +257,7 @@ genomic_source = Table(
     Column("rows_linked", Integer, nullable=False),
     Column("rows_unmatched", Integer, nullable=False),
     Column("rows_rejected", Integer, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
     UniqueConstraint("kind", "sha256"),
 )
 
@@ -315,7 +344,7 @@ site = Table(
     Column("id", Integer, primary_key=True),
     Column("code", String(16), nullable=False, unique=True),
     Column("name", String(256)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 iss_member = Table(
@@ -333,8 +362,8 @@ app_user = Table(
     Column("name", String(64), nullable=False, unique=True),
     Column("password_hash", String(256)),
     Column("is_admin", Boolean, nullable=False, server_default=false()),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime()),
 )
 
 user_site = Table(
@@ -351,9 +380,9 @@ access_grant = Table(
     Column("user_pk", Integer, ForeignKey("app_user.id"), nullable=False, index=True),
     Column("collection_pk", Integer, ForeignKey("collection.id"), nullable=False),
     Column("granted_by", String(64), nullable=False),
-    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
     Column("reason", Text),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_at", UtcDateTime()),
 )
 
 # Only SHA-256 digests of tokens are stored: a stolen catalogue yields no usable token.
@@ -365,9 +394,9 @@ api_token = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("name", String(128)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True)),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
     Column("parent_pk", Integer, ForeignKey("api_token.id")),
 )
 
@@ -376,7 +405,7 @@ audit_event = Table(
     "audit_event",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
     Column("actor", String(64), nullable=False),
     Column("action", String(64), nullable=False),
     Column("target", String(256), nullable=False),
