@@ -22,6 +22,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ria.archive import Archive
 from ria.catalog.database import HEAD_REVISION, create_catalog_engine, current_revision, upgrade_schema
@@ -366,3 +367,20 @@ def test_killed_upgrade_leaves_the_old_revision_or_the_new_one(
             with archive.engine.connect() as conn:
                 assert conn.exec_driver_sql("SELECT site_code FROM patient").scalar_one() == "05"
     assert START in outcomes, "no kill landed inside the upgrade"
+
+
+def test_connections_after_an_sqlite_upgrade_are_as_before(tmp_path: Path) -> None:
+    """The migration's connection goes back to the pool enforcing foreign keys, inside transactions again."""
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    upgrade_schema(engine, START)
+    upgrade_schema(engine)
+    orphan = "INSERT INTO patient (collection_id, patient_id, created_at) VALUES (42, 'P', '2026-01-01')"
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        with pytest.raises(IntegrityError):
+            conn.exec_driver_sql(orphan)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(ROWS[0])
+        conn.rollback()
+        assert conn.exec_driver_sql("SELECT count(*) FROM collection").scalar_one() == 0
+    engine.dispose()
