@@ -25,7 +25,11 @@ from ria.catalog.search import (
     ValueField,
     distinct_values,
     find_instance,
+    iter_instances,
+    iter_patients,
     iter_series,
+    iter_studies,
+    iter_values,
     list_instances,
     list_patients,
     list_studies,
@@ -221,6 +225,7 @@ class Catalog:
         return list(iter_series(self.engine, where, principal))
 
     def iter_series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> Iterator[SeriesRow]:
+        """:meth:`series` from a server-side cursor: close the iterator to release its connection early."""
         return iter_series(self.engine, where, principal)
 
     def series_by_uid(self, uids: Sequence[str], *, principal: Principal) -> Iterator[SeriesRow]:
@@ -234,6 +239,11 @@ class Catalog:
     ) -> list[str]:
         """Distinct values of a series facet among matching series (modality, body part, …)."""
         return distinct_values(self.engine, field, where, principal)
+
+    def iter_values(
+        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+    ) -> Iterator[str]:
+        return iter_values(self.engine, field, where, principal)
 
     def value_counts(
         self,
@@ -254,6 +264,19 @@ class Catalog:
 
     def instances(self, series_instance_uid: str, *, principal: Principal) -> list[InstanceRow]:
         return list_instances(self.engine, series_instance_uid, principal)
+
+    # Streamed twins of the lists above (one server-side cursor each), for responses of any size.
+
+    def iter_patients(
+        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+    ) -> Iterator[PatientRow]:
+        return iter_patients(self.engine, where, principal)
+
+    def iter_studies(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> Iterator[StudyRow]:
+        return iter_studies(self.engine, where, principal)
+
+    def iter_instances(self, series_instance_uid: str, *, principal: Principal) -> Iterator[InstanceRow]:
+        return iter_instances(self.engine, series_instance_uid, principal)
 
     def instance(
         self, sop_instance_uid: str, series_instance_uid: str | None = None, *, principal: Principal

@@ -18,7 +18,9 @@ from ria.catalog.queries import CollectionInfo
 from ria.catalog.search import PatientRow, SeriesRow, StudyRow
 
 __all__ = [
+    "embargoed",
     "patient_fields",
+    "series_columns",
     "series_fields",
     "series_metadata_v1",
     "series_metadata_v4",
@@ -121,6 +123,21 @@ def _series_values(row: SeriesRow, info: CollectionInfo | None, dialect: Dialect
     }
 
 
+_EMBARGO_COLUMNS = ("EmbargoStatus", "EmbargoEndDate", "EmbargoNotice")
+
+
+def embargoed(info: CollectionInfo | None) -> bool:
+    """Whether a collection's series rows carry the embargo columns (its embargo is active)."""
+    return info is not None and info.embargo_ends_at is not None and embargo_status(info) == "active"
+
+
+def series_columns(dialect: Dialect, *, with_embargo: bool) -> list[str]:
+    """The columns of a table of series rows: TCIA's, plus the embargo columns if any row is of
+    an :func:`embargoed` collection. A streamed CSV must write them before its first row."""
+    columns = list(_SERIES_V4 if dialect.version == "v4" else _SERIES_V1)
+    return columns + list(_EMBARGO_COLUMNS) if with_embargo else columns
+
+
 def series_fields(
     row: SeriesRow, collections: Mapping[str, CollectionInfo], dialect: Dialect
 ) -> dict[str, object]:
@@ -135,7 +152,7 @@ def series_fields(
     values = _series_values(row, info, dialect)
     columns = _SERIES_V4 if dialect.version == "v4" else _SERIES_V1
     picked = pick(values, columns, _SERIES_ALIASES)
-    if info is not None and info.embargo_ends_at is not None and embargo_status(info) == "active":
+    if info is not None and info.embargo_ends_at is not None and embargoed(info):
         picked["EmbargoStatus"] = "active"
         picked["EmbargoEndDate"] = dialect.date(info.embargo_ends_at.date())
         picked["EmbargoNotice"] = embargo_notice(info)

@@ -18,16 +18,18 @@ from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.tcia.dialect import Dialect, parse_date
 from ria.api.tcia.fields import (
+    embargoed,
     patient_fields,
+    series_columns,
     series_fields,
     series_metadata_v1,
     series_metadata_v4,
     study_fields,
 )
-from ria.api.tcia.formats import TciaFormat, parse_format, render
+from ria.api.tcia.formats import TciaFormat, parse_format, render, stream
 from ria.api.tcia.params import allow_only, check_format, require_uid, split_list
 from ria.archive import Archive
-from ria.catalog.search import SeriesFilter, SeriesRow, ValueField
+from ria.catalog.search import SeriesFilter, StudyRow, ValueField
 from ria.errors import InvalidParameterError, NotFoundError
 
 __all__ = ["build_query_router"]
@@ -57,28 +59,38 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         where: SeriesFilter,
         fmt: str | None,
     ) -> Response:
-        rows = [{key: value} for value in archive.catalog.values(field, where, principal=principal)]
-        return render(rows, parse_format(fmt))
+        chosen = parse_format(fmt)
+        found = archive.catalog.iter_values(field, where, principal=principal)
+        return stream(found, lambda value: {key: value}, chosen)
 
-    def series_rows(
-        archive: Archive, principal: Principal, rows: list[SeriesRow], fmt: str | None
-    ) -> Response:
+    def series_rows(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
+        """Matching series streamed from the catalogue's cursor: flat memory for the whole catalogue."""
+        chosen = parse_format(fmt)
         collections = {info.name: info for info in archive.catalog.collections(principal=principal)}
-        return render([series_fields(row, collections, dialect) for row in rows], parse_format(fmt))
+        columns = None
+        if chosen in (TciaFormat.CSV, TciaFormat.HTML):  # their header names every row's columns
+            embargoed_here = {name for name, info in collections.items() if embargoed(info)}
+            if embargoed_here:  # only then ask which collections the rows come from
+                embargoed_here &= set(archive.catalog.values("collection", where, principal=principal))
+            columns = series_columns(dialect, with_embargo=bool(embargoed_here))
+        found = archive.catalog.iter_series(where, principal=principal)
+        return stream(found, lambda row: series_fields(row, collections, dialect), chosen, columns=columns)
 
     def patients(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
-        rows = [patient_fields(row, dialect) for row in archive.catalog.patients(where, principal=principal)]
-        return render(rows, parse_format(fmt))
+        chosen = parse_format(fmt)
+        found = archive.catalog.iter_patients(where, principal=principal)
+        return stream(found, lambda row: patient_fields(row, dialect), chosen)
 
     def studies(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
+        chosen = parse_format(fmt)
         people = {
-            (p.collection, p.patient_id): p for p in archive.catalog.patients(where, principal=principal)
+            (p.collection, p.patient_id): p for p in archive.catalog.iter_patients(where, principal=principal)
         }
-        rows = [
-            study_fields(row, people.get((row.collection, row.patient_id)), dialect)
-            for row in archive.catalog.studies(where, principal=principal)
-        ]
-        return render(rows, parse_format(fmt))
+
+        def row_of(row: StudyRow) -> dict[str, object]:
+            return study_fields(row, people.get((row.collection, row.patient_id)), dialect)
+
+        return stream(archive.catalog.iter_studies(where, principal=principal), row_of, chosen)
 
     def new_since(value: str, parameter: str) -> Any:
         if v4:
@@ -152,11 +164,10 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         format: Format = None,
     ) -> Response:
         where = SeriesFilter(collection=collection, modality=modality)
-        rows: list[dict[str, object]] = [
-            {"PatientId": row.patient_id, **({"Authorized": 1} if v4 else {})}
-            for row in archive.catalog.patients(where, principal=principal)
-        ]
-        return render(rows, parse_format(format))
+        chosen = parse_format(format)
+        authorized: dict[str, object] = {"Authorized": 1} if v4 else {}
+        found = archive.catalog.iter_patients(where, principal=principal)
+        return stream(found, lambda row: {"PatientId": row.patient_id, **authorized}, chosen)
 
     date_key = "fromDate" if v4 else "Date"
     date_help = "MM-DD-YYYY" if v4 else "YYYY/MM/DD"
@@ -231,7 +242,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
             manufacturer=manufacturer,
             manufacturer_model_name=model,
         )
-        return series_rows(archive, principal, archive.catalog.series(where, principal=principal), format)
+        return series_rows(archive, principal, where, format)
 
     updated_help = "MM-DD-YYYY" if v4 else "DD/MM/YYYY"
 
@@ -244,12 +255,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
     ) -> Response:
         pattern = "%m-%d-%Y" if v4 else "%d/%m/%Y"
         since = parse_date("fromDate", from_date, pattern, updated_help)
-        return series_rows(
-            archive,
-            principal,
-            archive.catalog.series(SeriesFilter(released_from=since), principal=principal),
-            format,
-        )
+        return series_rows(archive, principal, SeriesFilter(released_from=since), format)
 
     @get("/getSeriesSize", "Bytes and instance count of one series", "SeriesInstanceUID", "format")
     def get_series_size(
@@ -273,11 +279,9 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         format: Format = None,
     ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
-        rows = [
-            {"SOPInstanceUID": row.sop_instance_uid}
-            for row in archive.catalog.instances(uid, principal=principal)
-        ]
-        return render(rows, parse_format(format))
+        chosen = parse_format(format)
+        found = archive.catalog.iter_instances(uid, principal=principal)
+        return stream(found, lambda row: {"SOPInstanceUID": row.sop_instance_uid}, chosen)
 
     if not v4:
 

@@ -1,0 +1,148 @@
+"""List routes stream (issue 14, item 5): flat server memory on the whole TCGA catalogue, and a
+client that hangs up midway gets its database connection returned at once.
+
+Real data (IDC's index of every TCGA series, counted independently with duckdb), a real
+``ria serve`` process whose resident set size is sampled from outside, real HTTP clients
+reading whole bodies, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import httpx
+import psutil
+import pytest
+
+from ria.archive import Archive
+from ria.idc import import_idc
+from ria.settings import Settings
+from tests.api.conftest import LiveServer, free_port
+
+RIA = [sys.executable, "-c", "from ria.cli.main import main; main()"]
+MB = 1024 * 1024
+ROW_KEY = b'{"SeriesInstanceUID":"'  # opens every v1 getSeries row, and nothing else
+
+
+def tcga_series(idc: duckdb.DuckDBPyConnection) -> int:
+    row = idc.execute("SELECT count(*) FROM idc WHERE collection_id LIKE 'tcga_%'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@contextlib.contextmanager
+def ria_serve(settings: Settings, log: Path) -> Iterator[tuple[str, int]]:
+    """``ria serve`` on the archive ``settings`` name, as a process of its own: (base URL, pid)."""
+    port = free_port()
+    command = [*RIA, "serve", "--port", str(port), "--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        command += ["--database-url", settings.database_url]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class PeakRss:
+    """The highest resident set size of process ``pid`` while the ``with`` block runs (10 ms samples)."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = self.process.memory_info().rss
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.01):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def read_series(base: str) -> tuple[int, int, bytes, bytes]:
+    """An unfiltered v1 getSeries read to the end: (rows, bytes, first and last two bytes)."""
+    rows = size = 0
+    tail = head = b""
+    with httpx.stream("GET", f"{base}/nbia-api/services/v1/getSeries", timeout=300) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        for chunk in response.iter_bytes():
+            joined = tail + chunk  # a row key may straddle two chunks
+            rows += joined.count(ROW_KEY) - tail.count(ROW_KEY)
+            tail = joined[-len(ROW_KEY) :]
+            head = head or chunk[:2]
+            size += len(chunk)
+    return rows, size, head, tail[-2:]
+
+
+@pytest.mark.slow
+def test_three_unfiltered_get_series_keep_server_memory_flat(
+    archive: Archive, settings: Settings, idc: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The issue's figures were 103 MB idle, 520 MB for one such request and 1.23 GB for three."""
+    expected = tcga_series(idc)
+    started = time.perf_counter()
+    import_idc(archive)
+    loaded = time.perf_counter() - started
+    with ria_serve(settings, tmp_path / "server.log") as (base, pid):
+        time.sleep(0.5)
+        idle = psutil.Process(pid).memory_info().rss
+        with PeakRss(pid) as rss, ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda _: read_series(base), range(3)))
+    assert {answer[0] for answer in answers} == {expected}, f"rows per client: {answers}"
+    assert len({answer[1] for answer in answers}) == 1, "the three bodies differ in size"
+    assert all(answer[2:] == (b"[{", b"}]") for answer in answers)
+    grown = (rss.peak - idle) / MB
+    assert grown < 200, (
+        f"peak RSS {rss.peak / MB:.0f} MB is {grown:.0f} MB above idle (loaded in {loaded:.0f} s)"
+    )
+
+
+def test_a_client_that_hangs_up_midway_returns_the_connection(archive: Archive) -> None:
+    """The stream holds one pooled connection while it flows and returns it when the client goes."""
+    import_idc(archive, ("tcga_luad", "tcga_brca"))  # ~5,000 series: far more than socket buffers hold
+    pool = archive.engine.pool
+    with LiveServer(archive) as live, httpx.Client(base_url=live.url, timeout=20) as client:
+        assert client.get("/nbia-api/services/v1/getSeries?Collection=NONE").content == b""
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        with client.stream("GET", "/nbia-api/services/v4/getSeries?format=csv") as response:
+            first = next(response.iter_bytes())
+            assert first.startswith(b'"SeriesInstanceUID","StudyInstanceUID"')
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        # The with block closed the response (and its TCP connection) halfway through the body.
+        deadline = time.monotonic() + 10
+        while pool.checkedout() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert client.get("/nbia-api/services/v1/getCollectionValues?format=csv").text.startswith(
+            "Collection\n"
+        )
