@@ -43,17 +43,17 @@ from ria.cohort.model import NON_SILENT_CLASSES
 from ria.settings import Settings
 
 TABLES = (
-    "tcga_luad_6patients.maf",
-    "tcga_lusc_1sample.maf",
-    "tcga_chol_bcgsc_hg19.maf",
-    "lung_mutations_by_gene.csv",
-    "lung_patients.csv",
-    "tcga_glioma_idh_status.csv",
-    "tcga_brca_ov_survival.csv",
-    "tcga_coad_biotab_clinical_patient_coad.tsv",
-    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv",
-    "tcga_gbm_coldata_gbm.exp.harmonized.csv",
-    "tcga_subtypes.csv",
+    "tcga_luad_6patients.maf.gz",
+    "tcga_lusc_1sample.maf.gz",
+    "tcga_chol_bcgsc_hg19.maf.gz",
+    "lung_mutations_by_gene.csv.gz",
+    "lung_patients.csv.gz",
+    "tcga_glioma_idh_status.csv.gz",
+    "tcga_brca_ov_survival.csv.gz",
+    "tcga_coad_biotab_clinical_patient_coad.tsv.gz",
+    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv.gz",
+    "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz",
+    "tcga_subtypes.csv.gz",
 )
 
 
@@ -68,22 +68,23 @@ class Case:
 def _cases(data: Path, parquet: str) -> list[Case]:
     nonsilent = ", ".join(f"'{c}'" for c in NON_SILENT_CLASSES)
     mutations = f"""(
-        select patient as participant, gene, variant_classification from '{data}/lung_mutations_by_gene.csv'
+        select patient as participant, gene, variant_classification
+          from '{data}/lung_mutations_by_gene.csv.gz'
         union all
         select left(Tumor_Sample_Barcode, 12), Hugo_Symbol, Variant_Classification
-          from read_csv('{data}/tcga_*.maf', delim='\t', header=true, comment='#', all_varchar=true,
+          from read_csv('{data}/tcga_*.maf.gz', delim='\t', header=true, comment='#', all_varchar=true,
                         union_by_name=true)
     )"""
     # Profiled for KRAS: every MAF (whole-exome) participant, and the lung table's participants since its
     # 62-gene panel includes KRAS.
     profiled_kras = f"""select left(Tumor_Sample_Barcode, 12)
-          from read_csv('{data}/tcga_*.maf', delim='\t', header=true, comment='#', all_varchar=true,
+          from read_csv('{data}/tcga_*.maf.gz', delim='\t', header=true, comment='#', all_varchar=true,
                         union_by_name=true)
-        union select patient from '{data}/lung_mutations_by_gene.csv'
-          where (select count(*) from '{data}/lung_mutations_by_gene.csv' where gene = 'KRAS') > 0"""
+        union select patient from '{data}/lung_mutations_by_gene.csv.gz'
+          where (select count(*) from '{data}/lung_mutations_by_gene.csv.gz' where gene = 'KRAS') > 0"""
     carriers = f"select participant from {mutations} where variant_classification in ({nonsilent})"
     coad = (
-        f"read_csv('{data}/tcga_coad_biotab_clinical_patient_coad.tsv', delim='\t', header=true, "
+        f"read_csv('{data}/tcga_coad_biotab_clinical_patient_coad.tsv.gz', delim='\t', header=true, "
         "all_varchar=true, skip=0)"
     )
     return [
@@ -103,14 +104,14 @@ def _cases(data: Path, parquet: str) -> list[Case]:
             ),
             f"""select SeriesInstanceUID from '{parquet}'
                 where collection_id = 'tcga_ov' and Modality = 'CT'
-                and PatientID in (select bcr_patient_barcode from '{data}/tcga_brca_ov_survival.csv'
+                and PatientID in (select bcr_patient_barcode from '{data}/tcga_brca_ov_survival.csv.gz'
                                   where "patient.vital_status" = 1 and times <= 1095)""",
         ),
         Case(
             "IDH-mutant glioma, everything",
             CohortQuery(collection=("TCGA-GBM", "TCGA-LGG"), labels=(parse_condition("IDH_status=Mutant"),)),
             f"""select SeriesInstanceUID from '{parquet}' where collection_id in ('tcga_gbm', 'tcga_lgg')
-                and PatientID in (select bcr_patient_barcode from '{data}/tcga_glioma_idh_status.csv'
+                and PatientID in (select bcr_patient_barcode from '{data}/tcga_glioma_idh_status.csv.gz'
                                   where lower(IDH_status) = 'mutant')""",
         ),
         Case(
@@ -193,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per query (default 30)")
     parser.add_argument(
-        "--tcga-data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/tcga"
+        "--tcga-data",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "tests" / "data" / "tcga",
+        help="folder of the gzipped TCGA tables (default: the repository's tests/data/tcga)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -206,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     import idc_index_data
 
     data: Path = args.tcga_data
-    if not (data / "lung_mutations_by_gene.csv").is_file():
-        print(f"error: no shared TCGA tables in {data}: pass --tcga-data", file=sys.stderr)
+    if not (data / "lung_mutations_by_gene.csv.gz").is_file():
+        print(f"error: no gzipped TCGA tables in {data}: pass --tcga-data", file=sys.stderr)
         return 2
     parquet = str(idc_index_data.IDC_INDEX_PARQUET_FILEPATH)
     cases = _cases(data, parquet)

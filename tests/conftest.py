@@ -8,6 +8,7 @@ under CI (``CI`` set), where a missing server is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import warnings
@@ -67,19 +68,26 @@ def postgres_admin_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty database on the real server, dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_postgres(admin_url: str) -> Iterator[str]:
+    """The URL of a fresh, empty database on the real server, dropped on leaving (any fixture scope)."""
     name = f"ria_test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database on the real server, dropped afterwards."""
+    with throwaway_postgres(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -45,7 +45,7 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "/getCollectionValuesAndCounts": 'keys "Collection"/"Count"/"Authorized"; the YAML says lowercase',
     "/getSpeciesValuesAndCounts": 'keys "Species"/"Count" (int); the YAML says "criteria"/"count" (string)',
     # V4_getSeriesSize: columns={"TotalSizeInBytes", "ObjectCount"}, one row in an array
-    # (../shared/docs/tcia-api.md says the YAML documents these fields wrongly).
+    # (TCIA's server code, not the YAML, is what clients such as tcia_utils are written against).
     "/getSeriesSize": '[{"TotalSizeInBytes", "ObjectCount"}]; the YAML says {imageCount, seriesSize}',
     # GetSimpleSearch returns a PatientSearchSummary object: resultSet, totalPatients and facet counts.
     "/getSimpleSearch": "object {resultSet, totalPatients, ...}; the YAML says an array of series rows",

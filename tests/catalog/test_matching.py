@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -25,13 +24,12 @@ from sqlalchemy import (
     Table,
     create_engine,
     select,
-    text,
 )
-from sqlalchemy.engine import make_url
 
 from ria.catalog import matching
 from ria.catalog.database import normalise_url
 from ria.errors import InvalidParameterError
+from tests.conftest import throwaway_postgres
 
 _metadata = MetaData()
 _values = Table(
@@ -69,19 +67,13 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         made.dispose()
         return
     admin_url: str = request.getfixturevalue("postgres_admin_url")
-    name = f"ria_test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    made = create_engine(normalise_url(make_url(admin_url).set(database=name).render_as_string(False)))
-    try:
-        _metadata.create_all(made)
-        yield made
-    finally:
-        made.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres(admin_url) as url:
+        made = create_engine(normalise_url(url))
+        try:
+            _metadata.create_all(made)
+            yield made
+        finally:
+            made.dispose()
 
 
 def found(engine: Engine, values: list[str | None], clause: ColumnElement[bool] | None) -> set[int]:

@@ -9,7 +9,6 @@ what pydicom reads in the files — on both databases, so they agree with each o
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,16 +20,14 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 from pynetdicom import AE
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from ria.archive import Archive
-from ria.catalog.database import normalise_url
 from ria.dimse import DicomNode
 from ria.sample import generate_corpus
 from ria.settings import Settings
 from tests.api.conftest import LiveServer
 from tests.catalog.test_matching import dicom_match, fuzzy_match
+from tests.conftest import throwaway_postgres
 from tests.dimse.conftest import start_node
 
 COLLECTION = "TCGA-LUAD"
@@ -122,16 +119,8 @@ def _truth(root: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
 @pytest.fixture(scope="module")
 def postgres_database(postgres_admin_url: str) -> Iterator[str]:
     """One throw-away database for the module (the archive is built once per database)."""
-    name = f"ria_test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -9,17 +9,16 @@ from pathlib import Path
 
 from ria.sample.corpus import DEMO_COLLECTIONS
 from tests.cli.test_cli import db_args, ria
-from tests.conftest import Corpus
+from tests.conftest import PACKAGED_COLLECTIONS, Corpus
 
-SHARED_CSV = Path("/work/shared/data/tcga-collections.csv")
 LUAD = "TCGA-LUAD"
 
 
 def test_seed_tcga_sets_all_21_collections_from_the_csv(tmp_path: Path, database_url: str | None) -> None:
     args = db_args(tmp_path, database_url)
-    result = ria("collections", "seed-tcga", "--file", str(SHARED_CSV), *args)
+    result = ria("collections", "seed-tcga", "--file", str(PACKAGED_COLLECTIONS), *args)
     assert result.returncode == 0, result.stderr
-    with SHARED_CSV.open(newline="") as handle:
+    with PACKAGED_COLLECTIONS.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 21 and "21 TCGA collections seeded" in result.stdout
     for row in (rows[0], rows[-1]):

@@ -26,14 +26,14 @@ from ria.settings import Settings
 
 IDC_COLLECTIONS = ("tcga_luad", "tcga_lusc", "tcga_brca", "tcga_ov", "tcga_gbm", "tcga_lgg", "tcga_coad")
 GENOMIC_TABLES = (
-    "tcga_luad_6patients.maf",
-    "lung_mutations_by_gene.csv",
-    "lung_patients.csv",
-    "tcga_glioma_idh_status.csv",
-    "tcga_brca_ov_survival.csv",
-    "tcga_coad_biotab_clinical_patient_coad.tsv",
-    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv",
-    "tcga_subtypes.csv",
+    "tcga_luad_6patients.maf.gz",
+    "lung_mutations_by_gene.csv.gz",
+    "lung_patients.csv.gz",
+    "tcga_glioma_idh_status.csv.gz",
+    "tcga_brca_ov_survival.csv.gz",
+    "tcga_coad_biotab_clinical_patient_coad.tsv.gz",
+    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv.gz",
+    "tcga_subtypes.csv.gz",
 )
 
 

@@ -13,6 +13,7 @@ from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
 from ria.cohort.linkage import linkage_report
 from tests.cohort.conftest import Radiogenomic
 from tests.cohort.truth import Truth
+from tests.conftest import PACKAGED_COLLECTIONS
 
 
 def _uids(radiogenomic: Radiogenomic, query: CohortQuery) -> set[str]:
@@ -115,7 +116,7 @@ def test_manufacturer_matches_whatever_the_case(radiogenomic: Radiogenomic, trut
 def test_label_numbers_compare_as_numbers(radiogenomic: Radiogenomic, truth: Truth, tcga_data: Path) -> None:
     import pandas as pd
 
-    table = pd.read_csv(tcga_data / "lung_patients.csv")
+    table = pd.read_csv(tcga_data / "lung_patients.csv.gz")
     busy = set(table[table.mutations_count > 1000].patient)
     query = CohortQuery(
         collection=("TCGA-LUAD", "TCGA-LUSC"), labels=(parse_condition("mutations_count>1000"),)
@@ -168,10 +169,10 @@ def test_facets_count_patients_and_series(radiogenomic: Radiogenomic, truth: Tru
 
 
 def test_citation_names_each_collection_doi_and_the_tcga_acknowledgment(
-    radiogenomic: Radiogenomic, tcga_data: Path
+    radiogenomic: Radiogenomic,
 ) -> None:
     dois = {}
-    with (tcga_data.parent / "tcga-collections.csv").open() as handle:
+    with PACKAGED_COLLECTIONS.open(newline="") as handle:
         for row in csv.DictReader(handle):
             dois[row["collection"]] = row["doi"]
     query = CohortQuery(
@@ -183,7 +184,7 @@ def test_citation_names_each_collection_doi_and_the_tcga_acknowledgment(
         assert c.doi is not None and c.doi.upper() == dois[c.name].upper()
         assert c.doi.upper() in citation.text.upper()
     assert "TCGA Research Network: http://cancergenome.nih.gov/" in citation.text
-    assert "lung_mutations_by_gene.csv" in citation.text
+    assert "lung_mutations_by_gene.csv.gz" in citation.text
 
 
 def test_linkage_report_counts_both_directions(radiogenomic: Radiogenomic, truth: Truth) -> None:
@@ -194,7 +195,7 @@ def test_linkage_report_counts_both_directions(radiogenomic: Radiogenomic, truth
     assert luad.with_mutations == len(imaged & truth.sequenced())
     assert luad.with_clinical == 0
     coad = next(c for c in report.collections if c.collection == "TCGA-COAD")
-    described = set(truth.biotab("tcga_coad_biotab_clinical_patient_coad.tsv").bcr_patient_barcode)
+    described = set(truth.biotab("tcga_coad_biotab_clinical_patient_coad.tsv.gz").bcr_patient_barcode)
     assert coad.with_clinical == len(truth.patients_of(["TCGA-COAD"]) & described)
     every_imaged = set(truth.series.patient_id)
     brca = next(p for p in report.projects if p.project == "TCGA-BRCA")

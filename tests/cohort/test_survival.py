@@ -54,7 +54,7 @@ def test_survival_split_by_project_matches_lifelines_on_the_source(
 
 
 def test_survival_split_by_a_label(radiogenomic: Radiogenomic, truth: Truth, tcga_data: Path) -> None:
-    subtypes = pd.read_csv(tcga_data / "tcga_subtypes.csv").rename(columns={"samples": "participant"})
+    subtypes = pd.read_csv(tcga_data / "tcga_subtypes.csv.gz").rename(columns={"samples": "participant"})
     imaged = truth.patients_of(["TCGA-BRCA"])
     table = truth.survival().merge(subtypes, on="participant")
     table = table[table.participant.isin(imaged) & (table.days >= 0)]

@@ -55,8 +55,8 @@ class Truth:
             ]
         )  # fmt: skip
         self.series = pd.concat([remote, mine], ignore_index=True)
-        simple = pd.read_csv(data / "lung_mutations_by_gene.csv")
-        maf = pd.read_csv(data / "tcga_luad_6patients.maf", sep="\t", comment="#", low_memory=False)
+        simple = pd.read_csv(data / "lung_mutations_by_gene.csv.gz")
+        maf = pd.read_csv(data / "tcga_luad_6patients.maf.gz", sep="\t", comment="#", low_memory=False)
         self.panel = set(simple.gene)
         self.panel_participants = set(simple.patient)
         self.exome_participants = set(maf.Tumor_Sample_Barcode.str[:12])
@@ -107,7 +107,7 @@ class Truth:
 
     def survival(self) -> pd.DataFrame:
         """BRCA/OV survival: participant, dead (bool), days, project."""
-        table = pd.read_csv(self.data / "tcga_brca_ov_survival.csv").dropna(subset=["times"])
+        table = pd.read_csv(self.data / "tcga_brca_ov_survival.csv.gz").dropna(subset=["times"])
         return pd.DataFrame(
             {
                 "participant": table.bcr_patient_barcode,
@@ -122,10 +122,10 @@ class Truth:
         return table.replace(list(_MISSING), None)
 
     def coad_stage(self) -> dict[str, str]:
-        table = self.biotab("tcga_coad_biotab_clinical_patient_coad.tsv")
+        table = self.biotab("tcga_coad_biotab_clinical_patient_coad.tsv.gz")
         known = table.dropna(subset=["ajcc_pathologic_tumor_stage"])
         return dict(zip(known.bcr_patient_barcode, known.ajcc_pathologic_tumor_stage, strict=True))
 
     def idh_status(self) -> dict[str, str]:
-        table = pd.read_csv(self.data / "tcga_glioma_idh_status.csv").dropna(subset=["IDH_status"])
+        table = pd.read_csv(self.data / "tcga_glioma_idh_status.csv.gz").dropna(subset=["IDH_status"])
         return dict(zip(table.bcr_patient_barcode, table.IDH_status, strict=True))

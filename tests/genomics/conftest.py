@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pydicom
 import pytest
@@ -36,8 +37,13 @@ def rows(archive: Archive, table: Table, *columns: str) -> list[tuple[Any, ...]]
 
 
 def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
-    """The data rows by the csv module, ``#`` lines skipped (the test's own reading of the file)."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    """The data rows by the csv module, ``#`` lines skipped: the test's own reading (gunzipped if ``.gz``)."""
+    handle: TextIO
+    with (
+        gzip.open(path, "rt", newline="", encoding="utf-8")
+        if path.suffix == ".gz"
+        else path.open(newline="", encoding="utf-8")
+    ) as handle:
         lines = (line for line in handle if not line.startswith("#"))
         return list(csv.DictReader(lines, delimiter=delimiter))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,13 +230,13 @@ def test_rejected_shapes(text: str, part: str) -> None:
 
 
 def column(path: Path, name: str) -> list[str]:
-    with path.open(newline="") as handle:
+    with gzip.open(path, "rt", newline="") as handle:
         lines = (line for line in handle if not line.startswith("#"))
         return [row[name] for row in csv.DictReader(lines, delimiter="\t")]
 
 
 @pytest.mark.parametrize(
-    "maf", ["tcga_luad_6patients.maf", "tcga_lusc_1sample.maf", "tcga_chol_bcgsc_hg19.maf"]
+    "maf", ["tcga_luad_6patients.maf.gz", "tcga_lusc_1sample.maf.gz", "tcga_chol_bcgsc_hg19.maf.gz"]
 )
 def test_every_real_maf_barcode_parses(tcga_data: Path, maf: str) -> None:
     tumours = column(tcga_data / maf, "Tumor_Sample_Barcode")

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 from tests.cli.test_cli import db_args, ria
+from tests.conftest import gunzipped_text
 from tests.genomics.conftest import read_csv
 
 
 def test_import_and_list_sources(tmp_path: Path, tcga_data: Path, database_url: str | None) -> None:
-    files = [tcga_data / "lung_patients.csv", tcga_data / "tcga_luad_6patients.maf"]
+    files = [tcga_data / "lung_patients.csv.gz", tcga_data / "tcga_luad_6patients.maf.gz"]
     result = ria("genomics", "import", *map(str, files), "--json", *db_args(tmp_path, database_url))
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["failed"] == []
-    maf_lines = sum(1 for line in files[1].read_text().splitlines()[1:] if not line.startswith("#"))
+    maf_lines = sum(1 for line in gunzipped_text(files[1]).splitlines()[1:] if not line.startswith("#"))
     assert [(r["name"], r["kind"], r["rows_stored"]) for r in body["imported"]] == [
-        ("lung_patients.csv", "labels", len(read_csv(files[0]))),
-        ("tcga_luad_6patients.maf", "maf", maf_lines),
+        ("lung_patients.csv.gz", "labels", len(read_csv(files[0]))),  # a source is named as its file
+        ("tcga_luad_6patients.maf.gz", "maf", maf_lines),
     ]
     listing = ria("genomics", "sources", "--json", *db_args(tmp_path, database_url))
     assert listing.returncode == 0, listing.stderr
@@ -32,7 +32,7 @@ def test_import_and_list_sources(tmp_path: Path, tcga_data: Path, database_url: 
 
 
 def test_summary_and_rejects_are_printed(tmp_path: Path, tcga_data: Path) -> None:
-    lines = (tcga_data / "lung_mutations_by_gene.csv").read_text().splitlines(keepends=True)
+    lines = gunzipped_text(tcga_data / "lung_mutations_by_gene.csv.gz").splitlines(keepends=True)
     lines[3] = lines[3].replace("TCGA-", "TCGX-", 1)
     damaged = tmp_path / "mutations.csv"
     damaged.write_text("".join(lines))
@@ -44,20 +44,20 @@ def test_summary_and_rejects_are_printed(tmp_path: Path, tcga_data: Path) -> Non
 
 
 def test_a_broken_file_fails_alone_with_exit_1(tmp_path: Path, tcga_data: Path) -> None:
-    packed = gzip.compress((tcga_data / "lung_patients.csv").read_bytes())
+    packed = (tcga_data / "lung_patients.csv.gz").read_bytes()
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(packed[:-20])
     args = ["--data-dir", str(tmp_path / "data")]
-    result = ria("genomics", "import", str(broken), str(tcga_data / "tcga_glioma_idh_status.csv"), *args)
+    result = ria("genomics", "import", str(broken), str(tcga_data / "tcga_glioma_idh_status.csv.gz"), *args)
     assert result.returncode == 1
     assert "error: broken.csv.gz: damaged or truncated gzip" in result.stderr
     listing = json.loads(ria("genomics", "sources", "--json", *args).stdout)
-    assert [s["name"] for s in listing] == ["tcga_glioma_idh_status.csv"]
+    assert [s["name"] for s in listing] == ["tcga_glioma_idh_status.csv.gz"]
 
 
 def test_bad_usage_is_exit_2_before_anything_is_imported(tmp_path: Path, tcga_data: Path) -> None:
     args = ["--data-dir", str(tmp_path / "data")]
-    good = str(tcga_data / "lung_patients.csv")
+    good = str(tcga_data / "lung_patients.csv.gz")
     for extra, message in (
         (["--kind", "vcf"], "unknown kind 'vcf'"),
         (["--project", "TCGA LUAD"], "project 'TCGA LUAD'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from ria.archive import Archive
 from ria.catalog.schema import clinical
 from ria.genomics import import_file, readers
+from tests.conftest import gunzipped_text
 from tests.genomics.conftest import count, read_csv, rows
 
 FACTS = (
@@ -41,7 +43,7 @@ def stored(archive: Archive, source_id: int | None = None) -> dict[str, dict[str
 
 def biotab(path: Path) -> list[dict[str, str]]:
     """Data rows of a biotab: the header, then (skipped here) the names row and the CDE_ID row."""
-    with path.open(newline="") as handle:
+    with gzip.open(path, "rt", newline="") as handle:
         table = list(csv.DictReader(handle, delimiter="\t"))
     assert table[1]["bcr_patient_uuid"].startswith("CDE_ID:")
     return table[2:]
@@ -56,8 +58,8 @@ def known(value: str) -> str | None:
 
 
 def test_biotab_patient_table(archive: Archive, tcga_data: Path) -> None:
-    table = biotab(tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv")
-    report = import_file(archive, tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv")
+    table = biotab(tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv.gz")
+    report = import_file(archive, tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv.gz")
     assert (report.kind, report.rows_read, report.rows_stored, report.rows_rejected) == (
         "clinical",
         len(table),
@@ -87,8 +89,8 @@ def test_biotab_patient_table(archive: Archive, tcga_data: Path) -> None:
 
 def test_follow_ups_merge_per_participant(archive: Archive, tcga_data: Path) -> None:
     """Several follow-ups per patient: Dead wins, the largest day counts win."""
-    table = biotab(tcga_data / "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv")
-    report = import_file(archive, tcga_data / "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv")
+    table = biotab(tcga_data / "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv.gz")
+    report = import_file(archive, tcga_data / "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv.gz")
     people: dict[str, list[dict[str, str]]] = {}
     for r in table:
         people.setdefault(r["bcr_patient_barcode"], []).append(r)
@@ -113,8 +115,8 @@ def test_follow_ups_merge_per_participant(archive: Archive, tcga_data: Path) -> 
 
 
 def test_survival_table(archive: Archive, tcga_data: Path) -> None:
-    table = read_csv(tcga_data / "tcga_brca_ov_survival.csv")
-    report = import_file(archive, tcga_data / "tcga_brca_ov_survival.csv")
+    table = read_csv(tcga_data / "tcga_brca_ov_survival.csv.gz")
+    report = import_file(archive, tcga_data / "tcga_brca_ov_survival.csv.gz")
     assert (report.rows_stored, report.projects) == (len(table), ["TCGA-BRCA", "TCGA-OV"])
     expected = {}
     for r in table:
@@ -134,7 +136,7 @@ def test_survival_table(archive: Archive, tcga_data: Path) -> None:
 
 
 def coldata(tcga_data: Path) -> pd.DataFrame:
-    return pd.read_csv(tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv", dtype=str)
+    return pd.read_csv(tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz", dtype=str)
 
 
 def days(value: Any) -> int | None:
@@ -143,7 +145,7 @@ def days(value: Any) -> int | None:
 
 def test_gdc_sample_metadata(archive: Archive, tcga_data: Path) -> None:
     frame = coldata(tcga_data)
-    report = import_file(archive, tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv")
+    report = import_file(archive, tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz")
     assert (report.rows_read, report.participants, report.projects) == (
         len(frame),
         frame["patient"].nunique(),
@@ -202,7 +204,7 @@ def test_gdc_json_matches_the_table(
     path = tmp_path / "clinical.cases_selection.json"
     path.write_text(json.dumps(gdc_cases(coldata(tcga_data)), indent=1))
     from_json = import_file(archive, path)
-    from_table = import_file(archive, tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv")
+    from_table = import_file(archive, tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz")
     assert (from_json.kind, from_json.rows_read, from_json.rows_rejected) == ("clinical", 2, 0)
     assert stored(archive, from_json.source_id) == stored(archive, from_table.source_id)
 
@@ -210,7 +212,7 @@ def test_gdc_json_matches_the_table(
 def test_unknown_vital_status_is_rejected_with_its_line(
     archive: Archive, tcga_data: Path, tmp_path: Path
 ) -> None:
-    lines = (tcga_data / "tcga_brca_ov_survival.csv").read_text().splitlines(keepends=True)
+    lines = gunzipped_text(tcga_data / "tcga_brca_ov_survival.csv.gz").splitlines(keepends=True)
     fields = lines[9].split(",")
     fields[2] = "2.0"
     lines[9] = ",".join(fields)

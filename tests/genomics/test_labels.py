@@ -29,9 +29,9 @@ def finite(value: str) -> bool:
 @pytest.mark.parametrize(
     ("name", "barcode"),
     [
-        ("tcga_glioma_idh_status.csv", "bcr_patient_barcode"),
-        ("lung_patients.csv", "patient"),
-        ("tcga_subtypes.csv", "samples"),
+        ("tcga_glioma_idh_status.csv.gz", "bcr_patient_barcode"),
+        ("lung_patients.csv.gz", "patient"),
+        ("tcga_subtypes.csv.gz", "samples"),
     ],
 )
 def test_labels_are_stored_long_and_typed(archive: Archive, tcga_data: Path, name: str, barcode: str) -> None:
@@ -62,8 +62,8 @@ def test_labels_are_stored_long_and_typed(archive: Archive, tcga_data: Path, nam
 
 def test_projects_come_from_study_codes(archive: Archive, tcga_data: Path) -> None:
     """``LUAD`` (lung_patients) and ``BRCA.LumA``-style subtypes name the project; Not_Applicable does not."""
-    import_file(archive, tcga_data / "tcga_subtypes.csv")
-    table = read_csv(tcga_data / "tcga_subtypes.csv")
+    import_file(archive, tcga_data / "tcga_subtypes.csv.gz")
+    table = read_csv(tcga_data / "tcga_subtypes.csv.gz")
     expected = {}
     for r in table:
         code = r["subtype"].split(".")[0]
@@ -72,9 +72,9 @@ def test_projects_come_from_study_codes(archive: Archive, tcga_data: Path) -> No
 
 
 def test_reimport_is_idempotent(archive: Archive, tcga_data: Path) -> None:
-    first = import_file(archive, tcga_data / "lung_patients.csv")
+    first = import_file(archive, tcga_data / "lung_patients.csv.gz")
     before = counts(archive)
-    second = import_file(archive, tcga_data / "lung_patients.csv")
+    second = import_file(archive, tcga_data / "lung_patients.csv.gz")
     assert counts(archive) == before
     assert (count(archive, genomic_source), second.replaced, second.rows_stored) == (
         1,
@@ -86,7 +86,7 @@ def test_reimport_is_idempotent(archive: Archive, tcga_data: Path) -> None:
 def test_a_table_without_a_barcode_column_is_refused(
     archive: Archive, tcga_data: Path, tmp_path: Path
 ) -> None:
-    table = read_csv(tcga_data / "lung_patients.csv")
+    table = read_csv(tcga_data / "lung_patients.csv.gz")
     headless = tmp_path / "no_barcode.csv"
     with headless.open("w", newline="") as handle:
         writer = csv.writer(handle)

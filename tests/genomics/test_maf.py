@@ -14,9 +14,10 @@ from ria.archive import Archive
 from ria.catalog.schema import genomic_source, mutation
 from ria.errors import InvalidParameterError
 from ria.genomics import import_file, sources
+from tests.conftest import gunzipped_text
 from tests.genomics.conftest import count, counts, read_csv, rows
 
-MAFS = ["tcga_luad_6patients.maf", "tcga_lusc_1sample.maf", "tcga_chol_bcgsc_hg19.maf"]
+MAFS = ["tcga_luad_6patients.maf.gz", "tcga_lusc_1sample.maf.gz", "tcga_chol_bcgsc_hg19.maf.gz"]
 
 
 def maf_frame(path: Path) -> pd.DataFrame:
@@ -79,8 +80,8 @@ def test_maf_imports_every_variant(archive: Archive, tcga_data: Path, name: str)
 
 
 def test_reimport_replaces_the_source(archive: Archive, tcga_data: Path) -> None:
-    first = import_file(archive, tcga_data / "tcga_luad_6patients.maf")
-    second = import_file(archive, tcga_data / "tcga_luad_6patients.maf")
+    first = import_file(archive, tcga_data / "tcga_luad_6patients.maf.gz")
+    second = import_file(archive, tcga_data / "tcga_luad_6patients.maf.gz")
     assert (first.replaced, second.replaced) == (False, True)
     assert second.rows_stored == first.rows_stored == count(archive, mutation)
     assert [s.sha256 for s in sources(archive)] == [first.sha256]
@@ -88,17 +89,20 @@ def test_reimport_replaces_the_source(archive: Archive, tcga_data: Path) -> None
 
 
 def test_gzip_is_sniffed_and_is_the_same_source(archive: Archive, tcga_data: Path, tmp_path: Path) -> None:
+    shipped = tcga_data / "tcga_lusc_1sample.maf.gz"
     packed = tmp_path / "luad.maf.txt"  # the name does not say gzip: the magic bytes do
-    with (tcga_data / "tcga_lusc_1sample.maf").open("rb") as plain, gzip.open(packed, "wb") as out:
-        shutil.copyfileobj(plain, out)
+    shutil.copyfile(shipped, packed)
+    plain = tmp_path / "luad.maf"
+    with gzip.open(shipped, "rb") as source, plain.open("wb") as out:
+        shutil.copyfileobj(source, out)
     zipped = import_file(archive, packed)
-    again = import_file(archive, tcga_data / "tcga_lusc_1sample.maf")
-    assert zipped.rows_stored == len(maf_frame(tcga_data / "tcga_lusc_1sample.maf"))
+    again = import_file(archive, plain)
+    assert zipped.rows_stored == len(maf_frame(tcga_data / "tcga_lusc_1sample.maf.gz"))
     assert (zipped.sha256, again.replaced, count(archive, genomic_source)) == (again.sha256, True, 1)
 
 
 def test_bad_barcode_row_is_rejected_with_its_line(archive: Archive, tcga_data: Path, tmp_path: Path) -> None:
-    lines = (tcga_data / "tcga_luad_6patients.maf").read_text().splitlines(keepends=True)
+    lines = gunzipped_text(tcga_data / "tcga_luad_6patients.maf.gz").splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     target = header + 17
     good = lines[target].split("\t")[15]
@@ -119,11 +123,11 @@ def test_bad_barcode_row_is_rejected_with_its_line(archive: Archive, tcga_data: 
 def test_imaging_patients_are_linked_and_give_the_project(
     archive: Archive, tcga_data: Path, imaging: dict[str, str]
 ) -> None:
-    frame = maf_frame(tcga_data / "tcga_luad_6patients.maf")
+    frame = maf_frame(tcga_data / "tcga_luad_6patients.maf.gz")
     participants = [b[:12] for b in frame["Tumor_Sample_Barcode"]]
     linked = [p for p in participants if p in imaging]
     assert linked, "the demo barcodes are real LUAD patients of this MAF"
-    report = import_file(archive, tcga_data / "tcga_luad_6patients.maf")
+    report = import_file(archive, tcga_data / "tcga_luad_6patients.maf.gz")
     assert (report.rows_linked, report.rows_unmatched) == (len(linked), len(participants) - len(linked))
     assert report.participants_linked == len(set(linked))
     by_project = Counter(project for _, project in rows(archive, mutation, "participant", "project"))
@@ -131,15 +135,15 @@ def test_imaging_patients_are_linked_and_give_the_project(
 
 
 def test_explicit_project_wins(archive: Archive, tcga_data: Path) -> None:
-    report = import_file(archive, tcga_data / "tcga_chol_bcgsc_hg19.maf", project="TCGA-CHOL")
+    report = import_file(archive, tcga_data / "tcga_chol_bcgsc_hg19.maf.gz", project="TCGA-CHOL")
     assert report.projects == ["TCGA-CHOL"]
     assert {p for (p,) in rows(archive, mutation, "project")} == {"TCGA-CHOL"}
     assert [s.project for s in sources(archive)] == ["TCGA-CHOL"]
 
 
 def test_mutation_table(archive: Archive, tcga_data: Path) -> None:
-    table = read_csv(tcga_data / "lung_mutations_by_gene.csv")
-    report = import_file(archive, tcga_data / "lung_mutations_by_gene.csv")
+    table = read_csv(tcga_data / "lung_mutations_by_gene.csv.gz")
+    report = import_file(archive, tcga_data / "lung_mutations_by_gene.csv.gz")
     assert (report.kind, report.rows_read, report.rows_stored) == ("mutations", len(table), len(table))
     assert report.participants == len({r["patient"] for r in table})
     stored = rows(archive, mutation, "participant", "hugo_symbol", "variant_classification", "sample_barcode")
@@ -150,9 +154,9 @@ def test_mutation_table(archive: Archive, tcga_data: Path) -> None:
 
 def test_a_file_failing_midway_leaves_nothing(archive: Archive, tcga_data: Path, tmp_path: Path) -> None:
     """A stray quote after the first batch makes the rest one oversized CSV field: all is rolled back."""
-    import_file(archive, tcga_data / "tcga_lusc_1sample.maf")
+    import_file(archive, tcga_data / "tcga_lusc_1sample.maf.gz")
     before = counts(archive)
-    lines = (tcga_data / "lung_mutations_by_gene.csv").read_text().splitlines(keepends=True)
+    lines = gunzipped_text(tcga_data / "lung_mutations_by_gene.csv.gz").splitlines(keepends=True)
     lines[6001] = '"' + lines[6001]
     broken = tmp_path / "broken.csv"
     broken.write_text("".join(lines))

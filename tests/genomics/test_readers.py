@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,21 @@ from ria.archive import Archive
 from ria.errors import InvalidParameterError
 from ria.genomics import detect_kind, import_file, sources
 from ria.genomics.readers import open_table
+from tests.conftest import gunzipped_text
 from tests.genomics.conftest import counts
 
 KINDS = {
-    "tcga_luad_6patients.maf": "maf",
-    "tcga_lusc_1sample.maf": "maf",
-    "tcga_chol_bcgsc_hg19.maf": "maf",
-    "lung_mutations_by_gene.csv": "mutations",
-    "tcga_brca_ov_survival.csv": "clinical",
-    "tcga_coad_biotab_clinical_patient_coad.tsv": "clinical",
-    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv": "clinical",
-    "tcga_gbm_coldata_gbm.exp.harmonized.csv": "clinical",
-    "lung_patients.csv": "labels",
-    "tcga_glioma_idh_status.csv": "labels",
-    "tcga_subtypes.csv": "labels",
+    "tcga_luad_6patients.maf.gz": "maf",
+    "tcga_lusc_1sample.maf.gz": "maf",
+    "tcga_chol_bcgsc_hg19.maf.gz": "maf",
+    "lung_mutations_by_gene.csv.gz": "mutations",
+    "tcga_brca_ov_survival.csv.gz": "clinical",
+    "tcga_coad_biotab_clinical_patient_coad.tsv.gz": "clinical",
+    "tcga_coad_biotab_clinical_follow_up_v1.0_coad.tsv.gz": "clinical",
+    "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz": "clinical",
+    "lung_patients.csv.gz": "labels",
+    "tcga_glioma_idh_status.csv.gz": "labels",
+    "tcga_subtypes.csv.gz": "labels",
 }
 
 
@@ -38,8 +38,8 @@ def test_every_shared_table_is_covered(tcga_data: Path) -> None:
 
 
 def test_biotab_extra_header_rows_are_skipped(tcga_data: Path) -> None:
-    path = tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv"
-    lines = path.read_text().splitlines()
+    path = tcga_data / "tcga_coad_biotab_clinical_patient_coad.tsv.gz"
+    lines = gunzipped_text(path).splitlines()
     with open_table(path) as table:
         found = list(table.rows)
     assert len(found) == len(lines) - 3
@@ -49,8 +49,8 @@ def test_biotab_extra_header_rows_are_skipped(tcga_data: Path) -> None:
 
 def test_multiline_csv_cells_keep_line_numbers(tcga_data: Path) -> None:
     """The GBM metadata quotes multi-line cells: a row's number is the line it ends on, like an editor's."""
-    path = tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv"
-    lines = path.read_text().splitlines()
+    path = tcga_data / "tcga_gbm_coldata_gbm.exp.harmonized.csv.gz"
+    lines = gunzipped_text(path).splitlines()
     with open_table(path) as table:
         found = list(table.rows)
     assert [r.problem for r in found] == [None, None]
@@ -59,7 +59,7 @@ def test_multiline_csv_cells_keep_line_numbers(tcga_data: Path) -> None:
 
 
 def test_truncated_gzip_writes_nothing(archive: Archive, tcga_data: Path, tmp_path: Path) -> None:
-    packed = gzip.compress((tcga_data / "lung_patients.csv").read_bytes())
+    packed = (tcga_data / "lung_patients.csv.gz").read_bytes()
     truncated = tmp_path / "lung_patients.csv.gz"
     truncated.write_bytes(packed[: len(packed) // 2])
     with pytest.raises(InvalidParameterError, match=r"lung_patients\.csv\.gz: damaged or truncated gzip"):
@@ -74,7 +74,7 @@ def test_truncated_gzip_writes_nothing(archive: Archive, tcga_data: Path, tmp_pa
 )
 def test_bad_arguments(archive: Archive, tcga_data: Path, kwargs: dict[str, str], parameter: str) -> None:
     with pytest.raises(InvalidParameterError) as caught:
-        import_file(archive, tcga_data / "lung_patients.csv", **kwargs)
+        import_file(archive, tcga_data / "lung_patients.csv.gz", **kwargs)
     assert caught.value.parameter == parameter
 
 
@@ -84,7 +84,7 @@ def test_missing_file(archive: Archive, tmp_path: Path) -> None:
 
 
 def test_maf_without_tumour_barcodes(archive: Archive, tcga_data: Path, tmp_path: Path) -> None:
-    lines = (tcga_data / "tcga_lusc_1sample.maf").read_text().splitlines(keepends=True)
+    lines = gunzipped_text(tcga_data / "tcga_lusc_1sample.maf.gz").splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     lines[header] = lines[header].replace("Tumor_Sample_Barcode", "Sample")
     renamed = tmp_path / "renamed.maf"

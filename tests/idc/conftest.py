@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import duckdb
 import idc_index_data
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PACKAGED_COLLECTIONS
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +31,9 @@ def idc(parquet: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @pytest.fixture(scope="session")
 def tcga_collections() -> dict[str, dict[str, str]]:
-    """``/work/shared/data/tcga-collections.csv`` (TCIA's list: cancer type, DOI) by collection name."""
-    candidates = [
-        os.environ.get("RIA_TCGA_COLLECTIONS"),
-        ROOT.parent / "shared/data/tcga-collections.csv",
-        "/work/shared/data/tcga-collections.csv",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            with Path(candidate).open(newline="") as handle:
-                return {row["collection"]: row for row in csv.DictReader(handle)}
-    pytest.fail("tcga-collections.csv is missing: set RIA_TCGA_COLLECTIONS to its path")
+    """TCIA's list of TCGA collections (cancer type, DOI) by name: the copy the package ships.
+
+    Read with the csv module from the repository's file, not through Ria's loader.
+    """
+    with PACKAGED_COLLECTIONS.open(newline="") as handle:
+        return {row["collection"]: row for row in csv.DictReader(handle)}
