@@ -9,6 +9,7 @@ under CI (``CI`` set), where a missing server is a failure, never a skip.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import uuid
 import warnings
@@ -30,22 +31,30 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def find_tcga_data() -> Path:
-    """The real TCGA tables of ``../shared/data/tcga`` (or ``RIA_TCGA_DATA``), read as published.
+TCGA_DATA = ROOT / "tests" / "data" / "tcga"
+PACKAGED_COLLECTIONS = ROOT / "src" / "ria" / "sample" / "data" / "tcga-collections.csv"
 
-    They are test inputs, not part of the package: a missing folder is a failure with the
-    fix in the message, never a skip, so the genomics tests cannot silently stop running.
+
+def find_tcga_data() -> Path:
+    """The real TCGA tables, gzipped in ``tests/data/tcga`` (see its README), read as published.
+
+    They ship with the repository so a clone tests itself anywhere; a missing folder is a
+    failure, never a skip, so the genomics tests cannot silently stop running.
     """
-    candidates = [os.environ.get("RIA_TCGA_DATA"), ROOT.parent / "shared/data/tcga", "/work/shared/data/tcga"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "lung_mutations_by_gene.csv").is_file():
-            return Path(candidate)
-    pytest.fail("the shared TCGA tables are missing: set RIA_TCGA_DATA to the folder holding them")
+    if not (TCGA_DATA / "lung_mutations_by_gene.csv.gz").is_file():
+        pytest.fail(f"the TCGA test tables are missing from {TCGA_DATA}: restore tests/data from git")
+    return TCGA_DATA
+
+
+def gunzipped_text(path: Path) -> str:
+    """A test's own reading of a gzipped table, independent of Ria's readers."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return handle.read()
 
 
 @pytest.fixture(scope="session")
 def tcga_data() -> Path:
-    """Folder of the real TCGA genomic and clinical tables (see its README)."""
+    """Folder of the real TCGA genomic and clinical tables, gzipped (see its README)."""
     return find_tcga_data()
 
 
