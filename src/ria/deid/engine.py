@@ -15,11 +15,12 @@ attribute keyword only.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 import pydicom
 from pydicom.charset import default_encoding
@@ -34,7 +35,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
 import ria
-from ria.deid import bytewise, rules
+from ria.deid import bytewise, rules, streaming
 from ria.deid.mapping import IdMap, Replacements
 from ria.deid.pixels import CLEAN_PIXEL_DATA, PixelRules, blank_regions
 from ria.dicom.header import PREAMBLE_LENGTH, InstanceHeader, check_complete, dataset_header
@@ -86,6 +87,18 @@ class DeidOutcome:
     actions: Counter[str] = field(default_factory=Counter)
     header: InstanceHeader | None = None
     """The catalogue's view of the new bytes, taken from the data set in hand (saves a parse)."""
+    spliced: streaming.SplicedReader | None = None
+    """Instead of ``data``, for a file de-identified as it streams (:meth:`Deidentifier.from_stream`)."""
+
+    def body(self) -> BinaryIO | None:
+        """The new file to store, read in chunks; ``None`` when the file was refused."""
+        if self.spliced is not None:
+            return self.spliced.stream()
+        return io.BytesIO(self.data) if self.data is not None else None
+
+
+class _WholeFileNeeded(Exception):
+    """A stand-in file met a step that needs the real pixels (a curator's pixel rule)."""
 
 
 def burned_in_reason(ds: Dataset) -> str | None:
@@ -141,7 +154,40 @@ class Deidentifier:
             warnings.simplefilter("ignore")
             return self._deidentify(data)
 
-    def _deidentify(self, data: bytes) -> DeidOutcome:
+    def from_stream(self, stream: BinaryIO, *, whole_below: int = streaming.WHOLE_FILE_LIMIT) -> DeidOutcome:
+        """De-identify the file ``stream`` holds without holding its Pixel Data, where that is safe.
+
+        The engine rewrites a stand-in of the file, its Pixel Data replaced by a marked
+        placeholder (:mod:`ria.deid.streaming`), by the same rules as :meth:`__call__`;
+        the outcome's :meth:`~DeidOutcome.body` then streams the original Pixel Data from
+        ``stream`` where the placeholder landed, so ``stream`` must stay open until the
+        body is read. Files below ``whole_below`` bytes, or that cannot be cut with
+        certainty, or whose pixels a curator's rule cleans, are read whole and go through
+        :meth:`__call__`: the result is the same bytes either way.
+        """
+        found = streaming.cut(stream, whole_below=whole_below)
+        if found is None:
+            return self(stream.read())
+        marker = os.urandom(16)  # never in the output: the real Pixel Data replaces it
+        stand_in, placeholder = found.stand_in(marker)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outcome = self._deidentify(stand_in, stand_in=True)
+        except _WholeFileNeeded:
+            return self(stream.read())  # cut() left the stream at its start
+        if outcome.data is None:
+            if (outcome.refusal or "").startswith("truncated"):
+                return self(stream.read())  # the whole file's sizes belong in that refusal
+            return outcome  # refused for what its header says (ID map, UIDs): the pixels do not matter
+        parts = found.split(outcome.data, placeholder, marker)
+        if parts is None:
+            return self(stream.read())
+        outcome.spliced = streaming.SplicedReader(parts[0], stream, found.start, found.stop, parts[1])
+        outcome.data = None
+        return outcome
+
+    def _deidentify(self, data: bytes, *, stand_in: bool = False) -> DeidOutcome:
         if data[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
             return DeidOutcome(
                 refusal="not a DICOM Part 10 file: no 'DICM' marker after the 128-byte preamble"
@@ -182,7 +228,7 @@ class Deidentifier:
         if "SOPInstanceUID" not in ds:
             return DeidOutcome(refusal="missing SOPInstanceUID")
         outcome = DeidOutcome(quarantine=burned_in_reason(ds))
-        cleaned = self._clean_pixels(ds, outcome)
+        cleaned = self._clean_pixels(ds, outcome, stand_in=stand_in)
         scrub = _identifiers(ds)
         self._clean(ds, target, scrub, outcome.actions, top=True)
         ds.PatientID = target
@@ -231,7 +277,7 @@ class Deidentifier:
             parts.append("cpd")
         return f"Ria {ria.__version__}: {','.join(parts)}"[:64]
 
-    def _clean_pixels(self, ds: Dataset, outcome: DeidOutcome) -> str | None:
+    def _clean_pixels(self, ds: Dataset, outcome: DeidOutcome, *, stand_in: bool = False) -> str | None:
         """Blank the regions of a curator's pixel rule for this device; the rule's name when done.
 
         Matched on the values as the site sent them (the profile may remove the model name).
@@ -239,6 +285,8 @@ class Deidentifier:
         rule = self.pixel_rules.match(ds) if self.pixel_rules is not None and _PIXEL_DATA in ds else None
         if rule is None:
             return None
+        if stand_in:
+            raise _WholeFileNeeded(rule.name)
         problem = blank_regions(ds, rule)
         if problem is not None:
             outcome.quarantine = problem

@@ -10,7 +10,7 @@ import io
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from ria.catalog.records import InstanceRecord
 from ria.dicom.header import InstanceHeader, read_instance_header
@@ -20,6 +20,7 @@ from ria.storage.base import BlobStore
 
 __all__ = [
     "Rejection",
+    "StreamingTransform",
     "Transform",
     "TransformOutcome",
     "init_worker",
@@ -42,6 +43,24 @@ class TransformOutcome(Protocol):
 
 Transform = Callable[[bytes], TransformOutcome]
 """Rewrites a file's bytes before anything is stored (de-identification); runs in the workers."""
+
+
+class StreamedOutcome(TransformOutcome, Protocol):
+    """A transform's result that may stream from the source rather than hold the new file."""
+
+    def body(self) -> BinaryIO | None:
+        """The new file, to be read while the source is still open; ``None`` when refused."""
+        ...
+
+
+@runtime_checkable
+class StreamingTransform(Protocol):
+    """A transform that can read its source as a stream (de-identification of large files)."""
+
+    def __call__(self, data: bytes) -> TransformOutcome: ...
+
+    def from_stream(self, stream: BinaryIO) -> StreamedOutcome: ...
+
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -67,10 +86,10 @@ def _prepare(
                 staged = store.stage(stream)
             else:
                 # The original bytes never reach the store: only what the transform returns does.
-                changed = transform(stream.read())
-                if changed.data is None:
+                changed, body = _transformed(transform, stream)
+                if body is None:
                     return Rejection(item.display, changed.refusal or "refused by the transform")
-                staged = store.stage(io.BytesIO(changed.data))
+                staged = store.stage(body)  # a streamed body reads the source now, chunk by chunk
     except (OSError, zipfile.BadZipFile, RiaError) as exc:
         return Rejection(item.display, f"unreadable: {exc}")
     try:
@@ -97,6 +116,15 @@ def _prepare(
         quarantine=changed.quarantine if changed else None,
         actions=dict(changed.actions) if changed else None,
     )
+
+
+def _transformed(transform: Transform, stream: BinaryIO) -> tuple[TransformOutcome, BinaryIO | None]:
+    """The transform's result and the new file to store; the file is held whole only if it must be."""
+    if isinstance(transform, StreamingTransform):
+        streamed = transform.from_stream(stream)
+        return streamed, streamed.body()
+    changed = transform(stream.read())
+    return changed, io.BytesIO(changed.data) if changed.data is not None else None
 
 
 def _zip_reason(item: SourceItem, head: bytes) -> str | None:
