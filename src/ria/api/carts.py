@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ria.access.embargo import embargo_notices
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.streaming import stream_text
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
-from ria.catalog.search import SeriesFilter
+from ria.catalog.search import SeriesFilter, SeriesRow
 from ria.manifest import iter_csv_manifest, iter_tcia_manifest
 
 __all__ = ["router"]
@@ -71,20 +74,21 @@ def manifest(
         body_part_examined=body_part_examined,
         manufacturer=manufacturer,
     )
-    rows = archive.catalog.iter_series(where, principal=principal)
+    render: Callable[[Iterator[SeriesRow]], Iterator[str]]
     if format == "csv":
         notices = embargo_notices(archive.catalog.collections(principal=principal), principal.now())
-        lines = iter_csv_manifest(rows, notices)
+        render = partial(iter_csv_manifest, embargo_notices=notices)
         media, name = "text/csv; charset=utf-8", "manifest.csv"
     else:
-        base = str(request.base_url).rstrip("/")
-        lines = iter_tcia_manifest(
-            (row.series_instance_uid for row in rows),
-            download_server_url=f"{base}/nbia-api/services/v4/getImage",
-        )
+        server = str(request.base_url).rstrip("/") + "/nbia-api/services/v4/getImage"
+
+        def render(rows: Iterator[SeriesRow]) -> Iterator[str]:
+            return iter_tcia_manifest((row.series_instance_uid for row in rows), download_server_url=server)
+
         media, name = "application/x-nbia-manifest-file", "manifest.tcia"
-    return StreamingResponse(
-        (line.encode() for line in lines),
+    return stream_text(  # from the catalogue's cursor: flat memory for a manifest of every series
+        archive.catalog.iter_series(where, principal=principal),
+        render,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -8,17 +8,21 @@ every view streams where it can.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ria.access import Principal
 from ria.access.embargo import embargo_notices
 from ria.api.deps import get_archive, get_principal
+from ria.api.streaming import stream_text
 from ria.archive import Archive
 from ria.bounds import MAX_COUNT
+from ria.catalog.search import SeriesRow
 from ria.cohort import CLINICAL_FIELDS, NON_SILENT_CLASSES, Cohort, CohortQuery
 from ria.cohort.compiler import label_types
 from ria.cohort.export import SERIES_COLUMNS, iter_csv, iter_json_rows, patient_record, series_record
@@ -27,6 +31,8 @@ from ria.errors import InvalidParameterError
 from ria.manifest import iter_csv_manifest, iter_s5cmd_manifest, iter_tcia_manifest
 
 __all__ = ["router"]
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["cohorts"])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
@@ -118,16 +124,23 @@ def query_cohort(
     cohort = _cohort(archive, body, principal)
     if format in ("tcia", "s5cmd") and view != "manifest":
         raise InvalidParameterError("format", f"format={format} applies to view=manifest only")
-    if view == "series":
-        records = (series_record(row) for row in cohort.iter_series())
+    if view == "series":  # streamed from the catalogue's cursor (ria.api.streaming)
         if format == "csv":
-            return _csv(iter_csv(records, SERIES_COLUMNS), "cohort-series.csv")
-        pieces = iter_json_rows(records, "series", {"query": cohort.query.to_json()})
-        return StreamingResponse(pieces, media_type="application/json")
+            return _csv(
+                cohort.iter_series(),
+                lambda rows: iter_csv(map(series_record, rows), SERIES_COLUMNS),
+                "cohort-series.csv",
+            )
+        envelope = {"query": cohort.query.to_json()}
+        return stream_text(
+            cohort.iter_series(),
+            lambda rows: iter_json_rows(map(series_record, rows), "series", envelope),
+            media_type="application/json",
+        )
     if view == "patients":
         patients = [patient_record(p) for p in cohort.patients()]
         if format == "csv":
-            return _csv(iter_csv(patients), "cohort-patients.csv")
+            return _csv(iter(patients), iter_csv, "cohort-patients.csv")
         return JSONResponse({"query": cohort.query.to_json(), "patients": patients, "count": len(patients)})
     if view == "facets":
         facets = cohort.facets()
@@ -136,7 +149,8 @@ def query_cohort(
                 {"facet": f.facet, "value": f.value, "patients": f.patients, "series": f.series}
                 for f in facets
             )
-            return _csv(iter_csv(rows, ("facet", "value", "patients", "series")), "cohort-facets.csv")
+            columns = ("facet", "value", "patients", "series")
+            return _csv(rows, lambda facets: iter_csv(facets, columns), "cohort-facets.csv")
         grouped: dict[str, list[dict[str, Any]]] = {}
         for f in facets:
             grouped.setdefault(f.facet, []).append(
@@ -146,22 +160,29 @@ def query_cohort(
     if view == "manifest":
         if format == "csv":
             notices = embargo_notices(archive.catalog.collections(principal=principal), principal.now())
-            return _csv(iter_csv_manifest(cohort.iter_series(), notices), "cohort-manifest.csv")
+            return _csv(
+                cohort.iter_series(),
+                partial(iter_csv_manifest, embargo_notices=notices),
+                "cohort-manifest.csv",
+            )
         if format == "json":
             raise InvalidParameterError("format", "manifests are format=tcia, format=s5cmd or format=csv")
         if format == "s5cmd":
-            return StreamingResponse(
-                iter_s5cmd_manifest(cohort.iter_series()),
+            return stream_text(
+                cohort.iter_series(),
+                iter_s5cmd_manifest,
                 media_type="text/plain; charset=utf-8",
                 headers={"Content-Disposition": 'attachment; filename="cohort-s5cmd.txt"'},
             )
-        base = str(request.base_url).rstrip("/")
-        lines = iter_tcia_manifest(
-            (row.series_instance_uid for row in cohort.iter_series() if not row.is_remote),
-            download_server_url=f"{base}/nbia-api/services/v4/getImage",
-        )
-        return StreamingResponse(
-            lines,
+        server = str(request.base_url).rstrip("/") + "/nbia-api/services/v4/getImage"
+
+        def tcia(rows: Iterator[SeriesRow]) -> Iterator[str]:
+            local = (row.series_instance_uid for row in rows if not row.is_remote)
+            return iter_tcia_manifest(local, download_server_url=server)
+
+        return stream_text(
+            cohort.iter_series(),
+            tcia,
             media_type="application/x-tcia-manifest",
             headers={"Content-Disposition": 'attachment; filename="cohort.tcia"'},
         )
@@ -171,12 +192,10 @@ def query_cohort(
     return JSONResponse(citation.to_json())
 
 
-def _csv(lines: Any, filename: str) -> StreamingResponse:
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+def _csv(rows: Iterator[T], render: Callable[[Iterator[T]], Iterable[str]], filename: str) -> Response:
+    """``render(rows)`` as a streamed CSV attachment (see :func:`ria.api.streaming.stream_text`)."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return stream_text(rows, render, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.post(

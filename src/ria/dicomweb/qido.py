@@ -11,8 +11,9 @@ is a 400 that lists what can, rather than a silent "no filter".
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,17 +21,21 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from sqlalchemy import ColumnElement, Engine, Select, exists, func, select
 
 from ria.access.principal import Principal
+from ria.bounds import MAX_OFFSET, parse_int
 from ria.catalog.matching import attribute_clause, text_clause
 from ria.catalog.schema import collection, instance, patient, series, study
+from ria.catalog.streaming import stream_rows
 from ria.catalog.visibility import visible_collections
 from ria.errors import InvalidParameterError
 
-__all__ = ["ATTRIBUTES", "Level", "QidoQuery", "QidoResult", "parse_query", "search"]
+__all__ = ["ATTRIBUTES", "Level", "QidoQuery", "QidoResult", "parse_query", "search", "stream_search"]
 
 Level = Literal["study", "series", "instance"]
 _ORDER: dict[Level, int] = {"study": 0, "series": 1, "instance": 2}
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
+_NO_LIMIT = 10**18 - 1  # "limit=99999999" means "all you will give"; it is reduced to MAX_LIMIT
+_BATCH = 500  # rows encoded per ModalitiesInStudy lookup while streaming
 _PARAMETERS = frozenset({"includefield", "fuzzymatching", "limit", "offset", "collection"})
 
 
@@ -163,13 +168,11 @@ def parse_query(
             if value.lower() not in ("true", "false"):
                 raise InvalidParameterError("fuzzymatching", "fuzzymatching must be true or false")
             fuzzy = value.lower() == "true"
-        elif key in ("limit", "offset"):
-            if not value.isdigit():
-                raise InvalidParameterError(key, f"{key} must be a non-negative integer, got {value[:20]!r}")
-            if key == "limit":
-                limit = min(int(value), MAX_LIMIT)
-            else:
-                offset = int(value)
+        elif key == "limit":
+            # Above MAX_LIMIT the server answers its maximum (PS3.18 §8.3.4.4), with the Warning.
+            limit = min(parse_int(key, value, minimum=0, maximum=_NO_LIMIT), MAX_LIMIT)
+        elif key == "offset":
+            offset = parse_int(key, value, minimum=0, maximum=MAX_OFFSET)
         elif key == "collection":
             collection_name = value
         else:
@@ -240,6 +243,49 @@ def search(engine: Engine, query: QidoQuery, base_url: str, principal: Principal
     Only collections ``principal`` may see are searched (the one visibility rule), so a
     restricted study is absent from results and counts alike.
     """
+    statement = _matching(query, principal).limit(query.limit + 1).offset(query.offset)
+    with engine.connect() as conn:
+        rows = [row._mapping for row in conn.execute(statement)]
+        truncated = len(rows) > query.limit
+        rows = rows[: query.limit]
+        modalities = _modalities(conn, [row[study.c.id] for row in rows]) if _wants_modalities(query) else {}
+    returned = _returned(query)
+    return QidoResult([_encode(query, returned, row, modalities, base_url) for row in rows], truncated)
+
+
+def stream_search(
+    engine: Engine, query: QidoQuery, base_url: str, principal: Principal
+) -> tuple[Iterator[dict[str, Any]], bool]:
+    """:func:`search` as an iterator over one server-side cursor (flat memory for any ``limit``),
+    and whether more matched than ``limit`` let through (asked first, by one probe for the row
+    after the last: the Warning header must be decided before the body starts)."""
+    statement = _matching(query, principal)
+    with engine.connect() as conn:
+        beyond = statement.limit(1).offset(query.offset + query.limit)
+        truncated = conn.execute(beyond).first() is not None
+    page = statement.limit(query.limit).offset(query.offset)
+    return _stream_encoded(engine, query, page, base_url), truncated
+
+
+def _stream_encoded(
+    engine: Engine, query: QidoQuery, statement: Select[Any], base_url: str
+) -> Iterator[dict[str, Any]]:
+    returned = _returned(query)
+    rows = stream_rows(engine, statement)
+    try:
+        while batch := [row._mapping for row in itertools.islice(rows, _BATCH)]:
+            modalities: dict[int, list[str]] = {}
+            if _wants_modalities(query):
+                with engine.connect() as conn:
+                    modalities = _modalities(conn, [row[study.c.id] for row in batch])
+            for row in batch:
+                yield _encode(query, returned, row, modalities, base_url)
+    finally:
+        rows.close()
+
+
+def _matching(query: QidoQuery, principal: Principal) -> Select[Any]:
+    """The level's rows that match ``query`` and that ``principal`` may see, in result order."""
     statement = _level_select(query).where(visible_collections(principal))
     if query.study_uid:
         statement = statement.where(study.c.study_instance_uid == query.study_uid)
@@ -260,14 +306,7 @@ def search(engine: Engine, query: QidoQuery, base_url: str, principal: Principal
                 clause = _condition(attribute, value, query.fuzzy)
                 if clause is not None:
                     statement = statement.where(clause)
-    statement = statement.limit(query.limit + 1).offset(query.offset)
-    with engine.connect() as conn:
-        rows = [row._mapping for row in conn.execute(statement)]
-        truncated = len(rows) > query.limit
-        rows = rows[: query.limit]
-        modalities = _modalities(conn, [row[study.c.id] for row in rows]) if _wants_modalities(query) else {}
-    returned = _returned(query)
-    return QidoResult([_encode(query, returned, row, modalities, base_url) for row in rows], truncated)
+    return statement
 
 
 def _wants_modalities(query: QidoQuery) -> bool:

@@ -11,6 +11,7 @@ what the caller's principal may see, like every other route.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.stow import handle_store
+from ria.api.streaming import ChunkStream, chunked, peek
 from ria.archive import Archive
 from ria.dicomweb import qido, wado
 from ria.dicomweb.multipart import MediaType, iter_multipart, new_boundary, parse_accept
@@ -167,13 +169,19 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
             if query.collection not in (None, name):
                 raise InvalidParameterError("collection", "this service root searches one collection only")
             query = qido.QidoQuery(**{**query.__dict__, "collection": name})
-        result = await run_in_threadpool(
-            qido.search, archive.engine, query, _base_url(request, name), principal
+        items, truncated = await run_in_threadpool(
+            qido.stream_search, archive.engine, query, _base_url(request, name), principal
         )
+        first, _ = await run_in_threadpool(peek, items)  # the query's errors are still error responses
         headers = {}
-        if result.truncated:
+        if truncated:
             headers["Warning"] = '299 ria "There are more results than the limit; request them with offset"'
-        return _json(result.items, headers=headers)
+        if first is None:
+            return _json([], headers=headers)
+        pieces = itertools.chain(
+            ("[", json.dumps(first)), (", " + json.dumps(item) for item in items), ("]",)
+        )
+        return ChunkStream(chunked(pieces), source=items, media_type=DICOM_JSON, headers=headers)
 
     @router.get("/studies", summary="QIDO-RS: search for studies")
     async def search_studies(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
