@@ -132,12 +132,13 @@ def _migration_transaction(engine: Engine) -> Iterator[Connection]:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
         try:
-            # SQLAlchemy's begin/commit/rollback reach sqlite3's commit() and rollback(),
-            # which end the transaction BEGIN IMMEDIATE opened.
+            # On an error SQLAlchemy's rollback reaches sqlite3's rollback(), which ends the
+            # transaction BEGIN IMMEDIATE opened; success commits it explicitly.
             with connection.begin():
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
                 yield connection
                 _check_foreign_keys(connection)
+                connection.exec_driver_sql("COMMIT")
         finally:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
@@ -149,8 +150,8 @@ def _check_foreign_keys(connection: Connection) -> None:
     if broken:
         tables = sorted({str(row[0]) for row in broken})
         raise CatalogUnavailableError(
-            f"the schema upgrade would leave {len(broken)} rows with dangling foreign keys "
-            f"(in {', '.join(tables)}); the catalogue was left as it was"
+            f"after the schema upgrade {len(broken)} rows would point at rows that do not exist "
+            f"(in {', '.join(tables)}); the catalogue was left at its old revision"
         )
 
 
