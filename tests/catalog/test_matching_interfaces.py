@@ -26,7 +26,7 @@ from ria.dimse import DicomNode
 from ria.sample import generate_corpus
 from ria.settings import Settings
 from tests.api.conftest import LiveServer
-from tests.catalog.test_matching import dicom_match, fuzzy_match
+from tests.catalog.test_matching import dicom_match, fold, fuzzy_match
 from tests.conftest import throwaway_postgres
 from tests.dimse.conftest import start_node
 
@@ -83,6 +83,11 @@ class World:
     node: DicomNode
     studies: dict[str, dict[str, str]]  # study UID → keyword → value, as pydicom reads the files
     series: dict[str, str]  # series UID → SeriesDescription
+    series_patient: dict[str, str]  # series UID → PatientID
+
+    @property
+    def server_url(self) -> str:
+        return self.base_url.removesuffix("/dicomweb")
 
 
 def _write_corpus(root: Path) -> None:
@@ -116,6 +121,11 @@ def _truth(root: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     return studies, series
 
 
+def _series_patients(root: Path) -> dict[str, str]:
+    found = (pydicom.dcmread(path, stop_before_pixels=True) for path in (root / "corpus").rglob("*.dcm"))
+    return {str(ds.SeriesInstanceUID): str(ds.PatientID) for ds in found}
+
+
 @pytest.fixture(scope="module")
 def postgres_database(postgres_admin_url: str) -> Iterator[str]:
     """One throw-away database for the module (the archive is built once per database)."""
@@ -135,7 +145,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         with LiveServer(archive) as server:
             node = start_node(archive, collection=COLLECTION)
             try:
-                yield World(archive, f"{server.url}/dicomweb", node, studies, series)
+                yield World(archive, f"{server.url}/dicomweb", node, studies, series, _series_patients(root))
             finally:
                 node.stop()
 
@@ -199,3 +209,17 @@ def test_a_malformed_range_is_a_400_naming_the_attribute(world: World) -> None:
     response = httpx.get(f"{world.base_url}/studies", params={"StudyDate": "20200101-abc"}, timeout=30)
     assert response.status_code == 400
     assert response.json()["details"]["parameter"] == "StudyDate"
+
+
+@pytest.mark.parametrize("needle", ["AXIAL", "axial", "Äx", "äx", "5MM", "%", "_", "ax%"])
+def test_tcia_description_search_ignores_ascii_case_only(world: World, needle: str) -> None:
+    """TCIA's DescriptionCriteria: a literal "contains", A-Z case ignored, the same on both databases."""
+    wanted = {
+        world.series_patient[uid]
+        for uid, description in world.series.items()
+        if fold(needle) in fold(description)
+    }
+    form = {"criteriaType0": "DescriptionCriteria", "value0": needle, "start": "0", "size": "100"}
+    response = httpx.post(f"{world.server_url}/nbia-api/services/v4/getSimpleSearch", data=form, timeout=30)
+    assert response.status_code == 200, response.text
+    assert {row["subjectId"] for row in response.json()["resultSet"]} == wanted
