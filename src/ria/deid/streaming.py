@@ -201,7 +201,7 @@ def _fragments_end(stream: BinaryIO, offset: int) -> int | None:
     """Where encapsulated Pixel Data ends (after its Sequence Delimitation Item), seeking past fragments."""
     while True:
         stream.seek(offset)
-        block = stream.read(8)
+        block = _read_exactly(stream, 8)
         if len(block) < 8:
             return None
         group, number, length = _TAG_LENGTH.unpack(block)
@@ -211,6 +211,18 @@ def _fragments_end(stream: BinaryIO, offset: int) -> int | None:
         if tag != _ITEM or length == _UNDEFINED:
             return None
         offset += 8 + length
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, or fewer only at the end of the stream (a raw stream may return short reads)."""
+    parts, held = [], 0
+    while held < size:
+        block = stream.read(size - held)
+        if not block:
+            break
+        parts.append(block)
+        held += len(block)
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -285,7 +297,7 @@ def _cut(stream: BinaryIO, size: int, step: int) -> Cut | None:
     if stop is None or stop > size or size - stop > TRAILER_LIMIT:
         return None  # truncated or malformed: the in-memory path refuses it in its own words
     stream.seek(stop)
-    trailer = stream.read(size - stop)
+    trailer = _read_exactly(stream, size - stop)
     if len(trailer) != size - stop:
         return None
     return Cut(
