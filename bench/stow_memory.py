@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,7 +224,7 @@ def source_tree(commit: str, root: Path) -> str:
 def report(rows: Sequence[Figures], size: int) -> None:
     print(f"\nSTOW-RS of one {size / MIB:.0f} MiB instance (one part); server RSS incl. children")
     print(f"{'':<28}" + "".join(f"{row.label:>16}" for row in rows))
-    lines = [
+    lines: list[tuple[str, Callable[[Figures], str]]] = [
         ("idle RSS (MiB)", lambda r: f"{r.idle_rss / MIB:.0f}"),
         ("peak RSS (MiB)", lambda r: f"{r.peak_rss / MIB:.0f}"),
         (f"rise (MiB, goal < {GOAL_MIB})", lambda r: f"{r.rise / MIB:.0f}"),

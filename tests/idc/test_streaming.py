@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import httpx
-import psutil  # type: ignore[import-untyped]
+import psutil
 import pytest
 
 from ria.archive import Archive
