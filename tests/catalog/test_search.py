@@ -9,7 +9,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-import ria.catalog.search
+import ria.catalog.streaming
 from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog import SeriesFilter, to_dataframe
@@ -114,11 +114,11 @@ def test_patients_studies_instances(
     assert archive.catalog.instances("1.2.3.4.5.6.7.8.9", principal=OPERATOR) == []
 
 
-def test_streaming_pages_return_every_series_once(
+def test_streamed_fetches_return_every_series_once(
     filled: tuple[Archive, dict[str, dict[str, object]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive, truth = filled
-    monkeypatch.setattr(ria.catalog.search, "_PAGE", 2)  # force keyset paging across many pages
+    monkeypatch.setattr(ria.catalog.streaming, "YIELD_PER", 2)  # many fetches from one server-side cursor
     uids = [r.series_instance_uid for r in archive.catalog.iter_series(principal=OPERATOR)]
     assert sorted(uids) == sorted(truth) and len(uids) == len(set(uids))
 

@@ -28,11 +28,13 @@ YIELD_PER = 1000
 
 
 def stream_rows(
-    engine: Engine, query: Executable, *, yield_per: int = YIELD_PER
+    engine: Engine, query: Executable, *, yield_per: int | None = None
 ) -> Generator[Row[*tuple[Any, ...]]]:
-    """The rows of ``query``, fetched ``yield_per`` at a time over one connection held while they flow."""
+    """The rows of ``query``, fetched ``yield_per`` (default :data:`YIELD_PER`) at a time over one
+    connection held while they flow."""
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=yield_per).execute(query)
+        options = {"stream_results": True, "yield_per": yield_per or YIELD_PER}
+        result = conn.execution_options(**options).execute(query)
         try:
             yield from result
         finally:
