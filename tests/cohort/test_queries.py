@@ -6,13 +6,15 @@ import csv
 import io
 from pathlib import Path
 
+import duckdb
+import idc_index_data
 import pytest
 
 from ria.access import OPERATOR
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
 from ria.cohort.linkage import linkage_report
 from tests.cohort.conftest import Radiogenomic
-from tests.cohort.truth import Truth
+from tests.cohort.truth import NON_SILENT, Truth
 from tests.conftest import PACKAGED_COLLECTIONS
 
 
@@ -66,6 +68,39 @@ def test_everything_imaged_for_idh_mutant_gliomas(radiogenomic: Radiogenomic, tr
     expected = truth.uids(["TCGA-GBM", "TCGA-LGG"], None, mutant)
     assert expected
     assert _uids(radiogenomic, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("gene", "collection", "modality"),
+    [("TP53", "TCGA-LUSC", "CT"), ("TTN", "TCGA-LUAD", None), ("MUC16", "TCGA-LUSC", "CT"),
+     ("CSMD3", "TCGA-LUAD", "CT"), ("RYR2", "TCGA-LUSC", None)],
+)  # fmt: skip
+def test_multi_hit_counts_as_mutated(
+    radiogenomic: Radiogenomic, truth: Truth, gene: str, collection: str, modality: str | None
+) -> None:
+    """A patient with several mutations in one gene (``Multi_Hit`` in a grouped table) is mutated in it."""
+    only_multi_hit = truth.carriers(gene, {"Multi_Hit"}) - truth.carriers(gene, NON_SILENT - {"Multi_Hit"})
+    assert truth.uids([collection], modality, only_multi_hit), "the case must depend on Multi_Hit"
+    query = CohortQuery(
+        collection=(collection,), modality=(modality,) if modality else (), genes=(GeneCondition(gene),)
+    )
+    assert _uids(radiogenomic, query) == truth.uids([collection], modality, truth.carriers(gene))
+
+
+def test_lusc_ct_with_tp53_counted_by_duckdb_over_the_sources(
+    radiogenomic: Radiogenomic, truth: Truth
+) -> None:
+    """The issue's example, counted from the grouped table and IDC's parquet (no local LUSC files)."""
+    classes = ", ".join(f"'{c}'" for c in sorted(NON_SILENT))
+    expected = duckdb.sql(
+        f"""select SeriesInstanceUID from '{idc_index_data.IDC_INDEX_PARQUET_FILEPATH}'
+            where collection_id = 'tcga_lusc' and Modality = 'CT' and PatientID in (
+                select patient from read_csv_auto('{truth.data / "lung_mutations_by_gene.csv.gz"}')
+                where gene = 'TP53' and variant_classification in ({classes}))"""
+    ).fetchall()
+    query = CohortQuery(collection=("TCGA-LUSC",), modality=("CT",), genes=(GeneCondition("TP53"),))
+    found = _uids(radiogenomic, query)
+    assert len(found) == len(expected) and found == {uid for (uid,) in expected}
 
 
 def test_wild_type_means_profiled_without_the_mutation(radiogenomic: Radiogenomic, truth: Truth) -> None:

@@ -13,8 +13,10 @@ import pandas as pd
 
 from tests.cohort.conftest import IDC_COLLECTIONS, LocalSeries
 
-# The protein-altering MAF classes (maftools' vc_nonSyn): the documented meaning of "mutated".
+# The protein-altering MAF classes (maftools' vc_nonSyn) and Multi_Hit (grouped tables' word for several
+# mutations of one gene in one patient): the documented meaning of "mutated".
 NON_SILENT = {
+    "Multi_Hit",
     "Frame_Shift_Del",
     "Frame_Shift_Ins",
     "In_Frame_Del",
