@@ -44,6 +44,7 @@ from ria.errors import InvalidParameterError
 __all__ = [
     "Bound",
     "alphabetic_group",
+    "ascii_lower",
     "attribute_clause",
     "contains_ignoring_case",
     "equals_any",
@@ -143,6 +144,15 @@ def _ascii_lower_postgresql(element: _AsciiLower, compiler: SQLCompiler, **kw: A
     """PostgreSQL's ``lower()`` follows the locale; ``translate()`` of A-Z does not."""
     arguments = compiler.process(element.clauses, **kw)
     return f"translate({arguments}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
+
+def ascii_lower(column: Any) -> ColumnElement[str]:
+    """``column`` with A-Z lowered in SQL, the same on every database: compare it with :func:`fold_ascii`.
+
+    For any "ignoring case" comparison outside DICOM matching too (cohort text fields,
+    manufacturers, label names), so those answers agree across databases as well.
+    """
+    return _AsciiLower(column)
 
 
 def wildcard_clause(column: Any, pattern: str) -> ColumnElement[bool]:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     true,
 )
 
+from ria.catalog.matching import ascii_lower, fold_ascii
 from ria.catalog.schema import (
     clinical,
     collection,
@@ -131,8 +132,8 @@ def profiled_participants(gene: str) -> Select[Any]:
 def _compare(column: Any, condition: FieldCondition, kind: str) -> ColumnElement[bool]:
     op, value = condition.op, condition.value
     if kind == "text":
-        column = func.lower(column)
-        value = tuple(v.lower() for v in value) if op == "in" else str(value).lower()
+        column = ascii_lower(column)
+        value = tuple(fold_ascii(v) for v in value) if op == "in" else fold_ascii(str(value))
     if op == "eq":
         return column == value  # type: ignore[no-any-return]
     if op == "ne":
@@ -254,8 +255,8 @@ def resolve_manufacturers(engine: Engine, names: Sequence[str]) -> tuple[str, ..
     """
     if not names:
         return ()
-    wanted = {name.lower() for name in names}
-    query = select(series.c.manufacturer).where(func.lower(series.c.manufacturer).in_(wanted)).distinct()
+    wanted = {fold_ascii(name) for name in names}
+    query = select(series.c.manufacturer).where(ascii_lower(series.c.manufacturer).in_(wanted)).distinct()
     with engine.connect() as conn:
         stored = sorted(conn.execute(query).scalars())
     return tuple(stored) or tuple(names)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import distinct, func, select
 
 from ria.access.principal import Principal
+from ria.catalog.matching import ascii_lower, fold_ascii
 from ria.catalog.schema import collection, genomic_source, label, mutation, patient, series
 from ria.catalog.search import SeriesFilter, SeriesRow, apply_filter, joined_series
 from ria.cohort.compiler import (
@@ -309,7 +310,7 @@ class Cohort:
                 values: dict[str, Any] = {}
                 for chunk in _chunks(ids):
                     query = select(label.c.participant, label.c.value_number, label.c.value_text).where(
-                        func.lower(label.c.name) == name.lower(), label.c.participant.in_(chunk)
+                        ascii_lower(label.c.name) == fold_ascii(name), label.c.participant.in_(chunk)
                     )
                     for pid, number, text in conn.execute(query):
                         values.setdefault(pid, number if number is not None else text)
