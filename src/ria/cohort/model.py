@@ -21,6 +21,7 @@ barcode and joined to imaging through the PatientID:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,13 +87,34 @@ whole years; ``stage`` is the AJCC pathologic stage, where ``II`` also matches
 _STAGE = re.compile(r"^(?:STAGE\s+)?(0|I{1,3}|IV|X)([A-C]?)$")
 
 
+NUMBER_LIMIT = 1e15
+"""Largest magnitude a number condition takes: far beyond any clinical value (days, ages, counts),
+well inside what both databases compare exactly, and never infinite or NaN (which the JSON
+answer could not echo and the two databases would order differently)."""
+
+
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidParameterError(where, f"{value!r} is not a number")
+        raise InvalidParameterError(where, f"{_shown(value)} is not a number")
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise InvalidParameterError(where, f"{value!r} is not a number") from None
+        raise InvalidParameterError(where, f"{_shown(value)} is not a number") from None
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > NUMBER_LIMIT:
+        raise InvalidParameterError(  # the CLI prints only the message: it names the field
+            where, f"{where}: {_shown(value)} is out of range; give a finite number in ±{NUMBER_LIMIT:.0e}"
+        )
+    return number
+
+
+def _shown(value: object) -> str:
+    """A value for an error message, short whatever was sent (a JSON integer may have thousands of digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {round(value.bit_length() * math.log10(2))} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def normalise_stage(value: object, where: str = "stage") -> str:
