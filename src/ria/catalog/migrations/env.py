@@ -8,7 +8,9 @@ from ria.catalog.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through ria.catalog.database.upgrade_schema (or `ria db upgrade`)")
+    raise RuntimeError(
+        "run migrations through ria.catalog.database.upgrade_schema (every `ria` command runs it on opening)"
+    )
 
 context.configure(
     connection=connection,
