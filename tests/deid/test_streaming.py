@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zipfile
 from pathlib import Path
 
 import pydicom
@@ -258,3 +259,21 @@ def test_pixels_a_curator_rule_cleans_take_the_in_memory_path(tmp_path: Path) ->
     assert outcome.spliced is None and outcome.data == whole.data
     assert outcome.actions["clean pixel data (LOGIQ header band)"] == 1
     assert _read(outcome.data or b"").PixelData != original.PixelData  # cleaned, not streamed as it came
+
+
+def test_a_zip_member_streams_and_a_small_one_is_read_once(tmp_path: Path) -> None:
+    """Zip members (no file descriptor; a seek re-inflates) stream when large, are read once when small."""
+    ds, planted = _planted("MR_small.dcm", Profile.parse("tcia"))
+    source = _bytes(ds)
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        out.writestr("dir/mr.dcm", source)
+    deid = _deidentifier()
+    whole = deid(source)
+    with zipfile.ZipFile(archive) as zipped, zipped.open("dir/mr.dcm") as member:
+        written = _assert_same(deid.from_stream(member, whole_below=0), whole)  # type: ignore[arg-type]
+    assert survivors(written, planted) == {}
+    with zipfile.ZipFile(archive) as zipped, zipped.open("dir/mr.dcm") as member:
+        small = deid.from_stream(member)  # type: ignore[arg-type]
+        assert small.spliced is None and small.data == whole.data
+        assert member.tell() == len(source)  # read once, never sought back

@@ -165,9 +165,10 @@ class Deidentifier:
         certainty, or whose pixels a curator's rule cleans, are read whole and go through
         :meth:`__call__`: the result is the same bytes either way.
         """
-        found = streaming.cut(stream, whole_below=whole_below)
+        whole = streaming.whole_if_small(stream, whole_below)
+        found = streaming.cut(stream, whole_below=whole_below) if whole is None else None
         if found is None:
-            return self(stream.read())
+            return self(whole if whole is not None else stream.read())
         marker = os.urandom(16)  # never in the output: the real Pixel Data replaces it
         stand_in, placeholder = found.stand_in(marker)
         try:

@@ -35,7 +35,7 @@ from ria.dicom.header import PREAMBLE_LENGTH
 from ria.errors import InvalidDicomError
 from ria.storage.base import CHUNK_SIZE
 
-__all__ = ["WHOLE_FILE_LIMIT", "Cut", "SplicedReader", "cut"]
+__all__ = ["WHOLE_FILE_LIMIT", "Cut", "SplicedReader", "cut", "whole_if_small"]
 
 WHOLE_FILE_LIMIT = 32 << 20
 """Files smaller than this are read whole: cutting costs more than it saves there."""
@@ -258,6 +258,28 @@ class Cut:
         if start < 0 or written[start:end] != placeholder:
             return None
         return written[:start], written[end:]
+
+
+def whole_if_small(stream: BinaryIO, whole_below: int) -> bytes | None:
+    """The whole file when it is one to read whole by size (or the stream cannot seek); else ``None``.
+
+    Asks a file on disk its size; anything else (a zip member) is read up to the limit
+    rather than sought to its end, which for a compressed member would inflate it twice.
+    Leaves a stream it returns ``None`` for at its start.
+    """
+    try:
+        size: int | None = os.fstat(stream.fileno()).st_size
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        size = None
+    if size is not None:
+        return _read_exactly(stream, size) if size < whole_below else None
+    start = _read_exactly(stream, whole_below)
+    if len(start) < whole_below:
+        return start
+    if not stream.seekable():
+        return start + stream.read()
+    stream.seek(0)
+    return None
 
 
 def cut(stream: BinaryIO, *, whole_below: int = WHOLE_FILE_LIMIT, step: int = 1 << 16) -> Cut | None:
