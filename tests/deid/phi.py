@@ -10,6 +10,7 @@ private blocks and free-text descriptors (the patient's name and MRN, which
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import re
 import warnings
@@ -166,3 +167,19 @@ def real_files() -> Iterator[Path]:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
         if ds.get("PatientID") is not None:
             yield Path(path)
+
+
+def read_dataset(data: bytes | Path) -> Dataset:
+    """A file or encoded bytes, parsed with pydicom's warnings off: the samples carry odd values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(io.BytesIO(data) if isinstance(data, bytes) else data)
+
+
+def dataset_bytes(ds: Dataset) -> bytes:
+    """``ds`` as a Part 10 file's bytes, with pydicom's warnings about the odd values off."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

@@ -26,8 +26,8 @@ from ria.deid.engine import Deidentifier, DeidOutcome
 from ria.deid.mapping import IdMap, Replacements
 from ria.deid.profiles import Profile
 from ria.sample import find_test_file
-from tests.deid.phi import MRN, Markers, plant, real_files
-from tests.deid.test_phi_removal import _ROWS, PROFILES, TARGET, _bytes, _read
+from tests.deid.phi import MRN, Markers, dataset_bytes, plant, read_dataset, real_files
+from tests.deid.test_phi_removal import _ROWS, PROFILES, TARGET
 
 KEY = b"secret-key-for-tests-0123456789ab"
 
@@ -85,9 +85,9 @@ def _assert_same(byte: DeidOutcome, plain: DeidOutcome) -> None:
 @pytest.mark.parametrize("spec", PROFILES)
 @pytest.mark.parametrize("path", list(real_files()), ids=lambda p: p.name)
 def test_planted_real_files_come_out_the_same_by_either_path(path: Path, spec: str) -> None:
-    ds = _read(path)
+    ds = read_dataset(path)
     plant(ds, Profile.parse(spec), Markers())
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     explicit_little = ds.file_meta.TransferSyntaxUID != "1.2.840.10008.1.2"
     assert _takes_byte_path(spec, source) == explicit_little
     _assert_same(*_both(spec, source))
@@ -105,7 +105,7 @@ def test_random_datasets_come_out_the_same_by_either_path(
     picks: list[tuple[int, str]], nest: list[bool], spec: str, seed: int, mention: str
 ) -> None:
     """Random table attributes (some nested, some free text naming the patient) through both paths."""
-    ds = _read(find_test_file("CT_small.dcm"))
+    ds = read_dataset(find_test_file("CT_small.dcm"))
     ds.PatientID = MRN
     ds.PatientName = "Zyxwvuts^Qponmlk"
     markers = Markers(seed)
@@ -118,13 +118,13 @@ def test_random_datasets_come_out_the_same_by_either_path(
         (inner if nested else ds).add_new(tag, vr, value)
     inner.PatientID = MRN  # identity nested in a kept sequence follows the profile, not the mapping
     ds.AnatomicRegionSequence = pydicom.Sequence([inner])
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     assert _takes_byte_path(spec, source)
     _assert_same(*_both(spec, source))
 
 
 def _explicit_ct(**changes: object) -> pydicom.Dataset:
-    ds = _read(find_test_file("CT_small.dcm"))
+    ds = read_dataset(find_test_file("CT_small.dcm"))
     ds.PatientID = MRN
     for keyword, value in changes.items():
         setattr(ds, keyword, value)
@@ -134,20 +134,23 @@ def _explicit_ct(**changes: object) -> pydicom.Dataset:
 def test_files_it_is_unsure_of_go_to_the_pydicom_path_with_the_same_result() -> None:
     latin = _explicit_ct(SpecificCharacterSet="ISO_IR 100", StudyDescription=f"Thorax {MRN} Müller")
     japanese = _explicit_ct(SpecificCharacterSet="ISO 2022 IR 87")
-    implicit = _bytes(_read(find_test_file("rtdose.dcm")))
-    for label, source in (("latin-1 text to clean", _bytes(latin)), ("ISO 2022", _bytes(japanese))):
+    implicit = dataset_bytes(read_dataset(find_test_file("rtdose.dcm")))
+    for label, source in (
+        ("latin-1 text to clean", dataset_bytes(latin)),
+        ("ISO 2022", dataset_bytes(japanese)),
+    ):
         assert not _takes_byte_path("tcia", source), label
         _assert_same(*_both("tcia", source))
     assert not _takes_byte_path("tcia", implicit)
 
 
 def test_truncated_and_broken_files_get_the_pydicom_paths_exact_refusals() -> None:
-    source = _bytes(_explicit_ct())
+    source = dataset_bytes(_explicit_ct())
     cases = {
         "cut inside pixel data": source[:-100],
         "cut inside an element header": source + b"\x08\x00",
         "cut in the header": source[:900],
-        "unmapped patient": _bytes(_explicit_ct(PatientID="SITE-ONLY-99")),
+        "unmapped patient": dataset_bytes(_explicit_ct(PatientID="SITE-ONLY-99")),
         "no data set": source[: source.index(b"\x08\x00\x05\x00")],
     }
     for label, broken in cases.items():
@@ -157,7 +160,7 @@ def test_truncated_and_broken_files_get_the_pydicom_paths_exact_refusals() -> No
 
 
 def test_unsorted_tags_and_undefined_length_oddities_step_aside() -> None:
-    source = bytearray(_bytes(_explicit_ct()))
+    source = bytearray(dataset_bytes(_explicit_ct()))
     at = source.index(b"\x08\x00\x60\x00CS")  # Modality
     swapped = bytes(source[:at]) + struct.pack("<HH", 0x0008, 0x0008) + bytes(source[at + 4 :])
     assert not _takes_byte_path("tcia", swapped)
@@ -167,7 +170,7 @@ def test_unsorted_tags_and_undefined_length_oddities_step_aside() -> None:
 
 def test_the_byte_path_is_what_ingest_uses_and_keeps_pixels_bit_for_bit() -> None:
     ds = _explicit_ct()
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     assert _takes_byte_path("tcia", source)
     outcome = Deidentifier(Profile.parse("tcia"), IdMap({MRN: TARGET}), Replacements(KEY))(source)
     assert outcome.data is not None and outcome.header is not None

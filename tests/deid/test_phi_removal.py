@@ -17,16 +17,20 @@ from ria.deid.mapping import IdMap, Replacements
 from ria.deid.profiles import Profile
 from ria.deid.table import Code, default_table
 from ria.dicom.header import read_instance_header
-from tests.deid.phi import MRN, NAME, TEXT_VRS, Markers, plant, real_files, survivors
+from tests.deid.phi import (
+    MRN,
+    NAME,
+    TEXT_VRS,
+    Markers,
+    dataset_bytes,
+    plant,
+    read_dataset,
+    real_files,
+    survivors,
+)
 
 PROFILES = ("basic", "tcia", "basic,rlmd,rpc,rdi,cd,csc")
 TARGET = "TCGA-05-4244"
-
-
-def _read(path: Path) -> pydicom.Dataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(path)
 
 
 def _deidentifier(spec: str) -> Deidentifier:
@@ -35,22 +39,14 @@ def _deidentifier(spec: str) -> Deidentifier:
     )
 
 
-def _bytes(ds: pydicom.Dataset) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the sources carry odd values on purpose
-        ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("spec", PROFILES)
 @pytest.mark.parametrize("path", list(real_files()), ids=lambda p: p.name)
 def test_no_planted_value_survives_in_real_files(path: Path, spec: str) -> None:
     profile = Profile.parse(spec)
-    ds = _read(path)
+    ds = read_dataset(path)
     planted = plant(ds, profile, Markers())
     assert len(planted.markers) > 100, "the table should give well over a hundred attributes to plant"
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     assert survivors(source, planted) == planted.markers  # the scanner does see every marker before
     outcome = _deidentifier(spec)(source)
     assert outcome.refusal is None and outcome.data is not None
@@ -67,9 +63,9 @@ def test_no_planted_value_survives_in_real_files(path: Path, spec: str) -> None:
 
 def test_original_pixels_are_kept_bit_for_bit() -> None:
     path = next(real_files())
-    ds = _read(path)
+    ds = read_dataset(path)
     ds.PatientID = MRN
-    outcome = _deidentifier("tcia")(_bytes(ds))
+    outcome = _deidentifier("tcia")(dataset_bytes(ds))
     assert outcome.data is not None
     assert pydicom.dcmread(io.BytesIO(outcome.data)).PixelData == ds.PixelData
 
@@ -77,7 +73,7 @@ def test_original_pixels_are_kept_bit_for_bit() -> None:
 def test_output_is_deterministic_and_keyed() -> None:
     path = next(real_files())
     source = path.read_bytes()
-    map_ = IdMap({str(_read(path).PatientID): TARGET})
+    map_ = IdMap({str(read_dataset(path).PatientID): TARGET})
     first = Deidentifier(Profile.parse("tcia"), map_, Replacements(b"k" * 32))(source)
     again = Deidentifier(Profile.parse("tcia"), map_, Replacements(b"k" * 32))(source)
     other = Deidentifier(Profile.parse("tcia"), map_, Replacements(b"j" * 32))(source)
@@ -88,10 +84,10 @@ def test_output_is_deterministic_and_keyed() -> None:
 
 
 def test_dates_move_together_under_modified_dates() -> None:
-    ds = _read(next(real_files()))
+    ds = read_dataset(next(real_files()))
     ds.PatientID = MRN
     ds.StudyDate, ds.SeriesDate, ds.AcquisitionDate = "20040119", "20040119", "20040301"
-    outcome = _deidentifier("tcia")(_bytes(ds))
+    outcome = _deidentifier("tcia")(dataset_bytes(ds))
     assert outcome.data is not None
     out = pydicom.dcmread(io.BytesIO(outcome.data))
     assert out.StudyDate == out.SeriesDate != "20040119"
@@ -105,17 +101,17 @@ def test_dates_move_together_under_modified_dates() -> None:
 
 
 def test_unmapped_patients_are_refused_without_echoing_their_id() -> None:
-    ds = _read(next(real_files()))
+    ds = read_dataset(next(real_files()))
     ds.PatientID = "SITE-ONLY-99"
-    outcome = _deidentifier("basic")(_bytes(ds))
+    outcome = _deidentifier("basic")(dataset_bytes(ds))
     assert outcome.data is None and outcome.refusal is not None
     assert "not in the ID map" in outcome.refusal and "SITE-ONLY-99" not in outcome.refusal
 
 
 def test_the_report_counts_actions_by_attribute_without_values() -> None:
-    ds = _read(next(real_files()))
+    ds = read_dataset(next(real_files()))
     planted = plant(ds, Profile.parse("basic"), Markers())
-    outcome = _deidentifier("basic")(_bytes(ds))
+    outcome = _deidentifier("basic")(dataset_bytes(ds))
     assert sum(outcome.actions[f"{code} InstitutionName"] for code in "XZD") == 2  # top level and nested
     text = " ".join(outcome.actions)
     assert not any(marker in text for marker in planted.markers)
@@ -152,7 +148,7 @@ def test_random_datasets_with_planted_values_come_out_clean(
 ) -> None:
     """Random attributes of the table, some nested in a kept sequence, each holding a marker."""
     profile = Profile.parse(spec)
-    ds = _read(next(real_files()))
+    ds = read_dataset(next(real_files()))
     ds.PatientID = MRN
     markers = Markers(seed)
     inner = pydicom.Dataset()
@@ -167,7 +163,7 @@ def test_random_datasets_with_planted_values_come_out_clean(
         (inner if nested else ds).add_new(tag, vr, value)
         expected[value] = keyword_for_tag(tag)
     ds.AnatomicRegionSequence = pydicom.Sequence([inner])
-    outcome = _deidentifier(spec)(_bytes(ds))
+    outcome = _deidentifier(spec)(dataset_bytes(ds))
     assert outcome.data is not None
     leaked = [marker for marker in expected if marker.encode() in outcome.data]
     assert leaked == [], {marker: expected[marker] for marker in leaked}
@@ -176,9 +172,9 @@ def test_random_datasets_with_planted_values_come_out_clean(
 @pytest.mark.parametrize("path", list(real_files()), ids=lambda p: p.name)
 def test_spliced_output_reads_back_as_what_pydicom_would_write(path: Path) -> None:
     """The fast writer reuses untouched elements' original bytes; the result must equal a full re-encode."""
-    ds = _read(path)
+    ds = read_dataset(path)
     ds.PatientID = MRN
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     outcome = _deidentifier("tcia")(source)
     assert outcome.data is not None
     spliced = pydicom.dcmread(io.BytesIO(outcome.data))

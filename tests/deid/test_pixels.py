@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 
 from ria import __version__
@@ -23,6 +21,7 @@ from ria.errors import InvalidParameterError
 from ria.sample import find_test_file
 from ria.settings import Settings
 from tests.cli.test_cli import db_args, ria
+from tests.deid.phi import read_dataset
 
 TARGET = "TCGA-05-4244"
 US_RULE = {"name": "LOGIQ header band", "manufacturer": "G.E. Medical Systems", "model": "LOGIQ 700",
@@ -33,12 +32,6 @@ def _rules(tmp_path: Path, *rules: Mapping[str, object]) -> Path:
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"rules": list(rules)}))
     return path
-
-
-def _read(data: bytes | Path) -> pydicom.Dataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(io.BytesIO(data) if isinstance(data, bytes) else data)
 
 
 def _deid(rules: PixelRules | None, patient: str) -> Deidentifier:
@@ -56,12 +49,12 @@ def _mask(shape: tuple[int, ...], regions: list[list[int]]) -> np.ndarray:
 
 def test_an_ultrasound_header_band_is_blanked_and_the_instance_released(tmp_path: Path) -> None:
     source = find_test_file("US1_UNCR.dcm")
-    original = _read(source)
+    original = read_dataset(source)
     assert _deid(None, str(original.PatientID))(source.read_bytes()).quarantine  # held without a rule
     rules = PixelRules.read(_rules(tmp_path, US_RULE))
     outcome = _deid(rules, str(original.PatientID))(source.read_bytes())
     assert outcome.data is not None and outcome.quarantine is None
-    out = _read(outcome.data)
+    out = read_dataset(outcome.data)
     before, after = original.pixel_array, out.pixel_array
     mask = _mask(before.shape, US_RULE["regions"])  # type: ignore[arg-type]
     assert before[mask].any()  # there was something in the band to remove
@@ -76,7 +69,7 @@ def test_an_ultrasound_header_band_is_blanked_and_the_instance_released(tmp_path
 
 @pytest.mark.parametrize("name", ["SC_rgb.dcm", "SC_rgb_2frame.dcm", "MR_small.dcm"])
 def test_every_frame_and_sample_layout_is_blanked(tmp_path: Path, name: str) -> None:
-    ds = _read(find_test_file(name))
+    ds = read_dataset(find_test_file(name))
     ds.Manufacturer, ds.ManufacturerModelName = "Acme", "Capture 1"
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
@@ -84,7 +77,7 @@ def test_every_frame_and_sample_layout_is_blanked(tmp_path: Path, name: str) -> 
     rule = {"name": "corner", "manufacturer": "ACME", "model": "capture 1", "regions": regions}
     outcome = _deid(PixelRules.read(_rules(tmp_path, rule)), str(ds.PatientID))(buffer.getvalue())
     assert outcome.data is not None and outcome.quarantine is None
-    before, after = ds.pixel_array, _read(outcome.data).pixel_array
+    before, after = ds.pixel_array, read_dataset(outcome.data).pixel_array
     frames = (
         [(before, after)]
         if int(ds.get("NumberOfFrames", 1) or 1) == 1
@@ -97,7 +90,7 @@ def test_every_frame_and_sample_layout_is_blanked(tmp_path: Path, name: str) -> 
 
 
 def test_compressed_pixels_and_misfit_rules_stay_held(tmp_path: Path) -> None:
-    ds = _read(find_test_file("SC_rgb_rle.dcm"))
+    ds = read_dataset(find_test_file("SC_rgb_rle.dcm"))
     rule = {"name": "any", "manufacturer": "Acme", "model": "M", "regions": [[0, 0, 10, 10]]}
     ds.Manufacturer, ds.ManufacturerModelName = "Acme", "M"
     buffer = io.BytesIO()
@@ -106,17 +99,17 @@ def test_compressed_pixels_and_misfit_rules_stay_held(tmp_path: Path) -> None:
     assert outcome.quarantine is not None and "compressed" in outcome.quarantine
     outside = {**US_RULE, "regions": [[600, 0, 100, 10]]}
     us = find_test_file("US1_UNCR.dcm")
-    held = _deid(PixelRules.read(_rules(tmp_path, outside)), str(_read(us).PatientID))(us.read_bytes())
+    held = _deid(PixelRules.read(_rules(tmp_path, outside)), str(read_dataset(us).PatientID))(us.read_bytes())
     assert held.quarantine is not None and "outside" in held.quarantine
 
 
 def test_other_devices_keep_the_byte_path_and_their_pixels(tmp_path: Path) -> None:
     ct = find_test_file("CT_small.dcm")
-    original = _read(ct)
+    original = read_dataset(ct)
     rules = PixelRules.read(_rules(tmp_path, US_RULE))
     outcome = _deid(rules, str(original.PatientID))(ct.read_bytes())
     assert outcome.data is not None
-    out = _read(outcome.data)
+    out = read_dataset(outcome.data)
     assert out.PixelData == original.PixelData and "113101" not in [
         i.CodeValue for i in out[0x00120064].value
     ]
@@ -153,7 +146,7 @@ def test_the_cli_and_network_uploads_use_the_collections_rules(tmp_path: Path) -
     site.mkdir()
     (site / "us.dcm").write_bytes(source.read_bytes())
     id_map = tmp_path / "map.csv"
-    id_map.write_text(f"source_patient_id,target_patient_id\n{_read(source).PatientID},{TARGET}\n")
+    id_map.write_text(f"source_patient_id,target_patient_id\n{read_dataset(source).PatientID},{TARGET}\n")
     data = tmp_path / "data"
     where = db_args(data, None)
     rules = _rules(tmp_path, US_RULE)
@@ -168,7 +161,7 @@ def test_the_cli_and_network_uploads_use_the_collections_rules(tmp_path: Path) -
             archive.catalog.series(principal=OPERATOR)[0].series_instance_uid, principal=OPERATOR
         )
         with archive.store.open(row.blob_key) as handle:
-            stored = _read(handle.read())
+            stored = read_dataset(handle.read())
         assert not stored.pixel_array[:60].any()
         assert archive.stored_pixel_rules("TCGA-LUAD") is not None
     bad = ria("ingest", str(site), "-c", "TCGA-BRCA", "--pixel-rules", str(rules), *where)

@@ -12,7 +12,6 @@ how the store reads the result, and what trails the Pixel Data.
 from __future__ import annotations
 
 import io
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from ria.deid.profiles import Profile
 from ria.errors import InvalidDicomError
 from ria.sample import find_test_file
 from ria.storage.base import CHUNK_SIZE
-from tests.deid.phi import MRN, Markers, Planted, plant, survivors
+from tests.deid.phi import MRN, Markers, Planted, dataset_bytes, plant, read_dataset, survivors
 
 TARGET = "TCGA-05-4244"
 KEY = b"secret-key-for-tests-0123456789ab"
@@ -39,24 +38,10 @@ FILES = ("CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "JPEG2000.dcm"
          "SC_rgb_jpeg_gdcm.dcm", "emri_small.dcm", "SC_rgb_rle_2frame.dcm")  # fmt: skip
 
 
-def _read(data: bytes | Path) -> pydicom.Dataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(io.BytesIO(data) if isinstance(data, bytes) else data)
-
-
-def _bytes(ds: pydicom.Dataset) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the sources carry odd values on purpose
-        ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
-
-
 def _planted(name: str, profile: Profile) -> tuple[pydicom.Dataset, Planted]:
     path = get_testdata_file(name)
     assert path is not None, name
-    ds = _read(Path(path))
+    ds = read_dataset(Path(path))
     return ds, plant(ds, profile, Markers())
 
 
@@ -92,11 +77,11 @@ def _assert_same(streamed: DeidOutcome, whole: DeidOutcome, read_size: int = CHU
 @pytest.mark.parametrize("name", FILES)
 def test_streamed_output_is_the_in_memory_output_and_holds_no_phi(name: str, byte_path: bool) -> None:
     ds, planted = _planted(name, Profile.parse("tcia"))
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     deid = _deidentifier(byte_path=byte_path)
     written = _assert_same(deid.from_stream(io.BytesIO(source), whole_below=0), deid(source))
     assert survivors(written, planted) == {}
-    out = _read(written)
+    out = read_dataset(written)
     assert out.PatientID == TARGET and out.PatientIdentityRemoved == "YES"
     assert out.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
     assert out.PixelData == ds.PixelData
@@ -104,13 +89,13 @@ def test_streamed_output_is_the_in_memory_output_and_holds_no_phi(name: str, byt
 
 def _with_trailer(padding: int, private: str | None) -> tuple[bytes, pydicom.Dataset]:
     """CT_small with elements after Pixel Data: Data Set Trailing Padding and/or a private block."""
-    ds = _read(find_test_file("CT_small.dcm"))
+    ds = read_dataset(find_test_file("CT_small.dcm"))
     ds.PatientID = MRN
     if padding:
         ds.add_new(0xFFFCFFFC, "OB", b"\x00" * padding)
     if private is not None:
         ds.private_block(0x7FE1, "RIA TRAILER TEST", create=True).add_new(0x01, "LO", private)
-    return _bytes(ds), ds
+    return dataset_bytes(ds), ds
 
 
 class _Dribble(io.RawIOBase):
@@ -155,7 +140,7 @@ def test_any_chunking_and_trailer_give_the_in_memory_bytes(
     stream = _Dribble(source, most)
     written = _assert_same(deid.from_stream(stream, whole_below=0), deid(source), read_size)  # type: ignore[arg-type]
     assert b"SECRET-TRAILER" not in written and b"RIA TRAILER TEST" not in written
-    assert _read(written).PixelData == ds.PixelData
+    assert read_dataset(written).PixelData == ds.PixelData
 
 
 def test_the_cut_is_exactly_the_pixel_data_element() -> None:
@@ -189,7 +174,7 @@ def test_what_is_not_cut_is_read_whole() -> None:
 
 def test_a_stream_that_cannot_seek_is_read_whole() -> None:
     ds = _planted("CT_small.dcm", Profile.parse("tcia"))[0]
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
 
     class Pipe(io.RawIOBase):
         def __init__(self) -> None:
@@ -211,7 +196,7 @@ def test_a_stream_that_cannot_seek_is_read_whole() -> None:
 
 @pytest.mark.parametrize("cut_at", [-1, -100, -4000])
 def test_truncated_pixel_data_gets_the_in_memory_refusal(cut_at: int) -> None:
-    source = _bytes(_planted("CT_small.dcm", Profile.parse("tcia"))[0])[:cut_at]
+    source = dataset_bytes(_planted("CT_small.dcm", Profile.parse("tcia"))[0])[:cut_at]
     deid = _deidentifier()
     outcome = deid.from_stream(io.BytesIO(source), whole_below=0)
     whole = deid(source)
@@ -222,7 +207,7 @@ def test_truncated_pixel_data_gets_the_in_memory_refusal(cut_at: int) -> None:
 def test_a_header_refusal_needs_no_pixels() -> None:
     ds = _planted("CT_small.dcm", Profile.parse("tcia"))[0]
     ds.PatientID = "NOT-IN-THE-MAP"
-    outcome = _deidentifier().from_stream(io.BytesIO(_bytes(ds)), whole_below=0)
+    outcome = _deidentifier().from_stream(io.BytesIO(dataset_bytes(ds)), whole_below=0)
     assert outcome.refusal is not None and "not in the ID map" in outcome.refusal
     assert outcome.body() is None
 
@@ -230,7 +215,7 @@ def test_a_header_refusal_needs_no_pixels() -> None:
 def test_a_source_that_shrinks_while_it_streams_is_an_error_not_a_short_file(tmp_path: Path) -> None:
     ds = _planted("CT_small.dcm", Profile.parse("tcia"))[0]
     path = tmp_path / "ct.dcm"
-    path.write_bytes(_bytes(ds))
+    path.write_bytes(dataset_bytes(ds))
     with open(path, "rb") as handle:
         outcome = _deidentifier().from_stream(handle, whole_below=0)
         with open(path, "r+b") as cutter:
@@ -241,7 +226,7 @@ def test_a_source_that_shrinks_while_it_streams_is_an_error_not_a_short_file(tmp
 
 def test_pixels_a_curator_rule_cleans_take_the_in_memory_path(tmp_path: Path) -> None:
     source_path = find_test_file("US1_UNCR.dcm")
-    original = _read(source_path)
+    original = read_dataset(source_path)
     rules = tmp_path / "rules.json"
     rules.write_text(
         '{"rules": [{"name": "LOGIQ header band", "manufacturer": "G.E. Medical Systems",'
@@ -258,13 +243,15 @@ def test_pixels_a_curator_rule_cleans_take_the_in_memory_path(tmp_path: Path) ->
     whole = deid(source)
     assert outcome.spliced is None and outcome.data == whole.data
     assert outcome.actions["clean pixel data (LOGIQ header band)"] == 1
-    assert _read(outcome.data or b"").PixelData != original.PixelData  # cleaned, not streamed as it came
+    assert (
+        read_dataset(outcome.data or b"").PixelData != original.PixelData
+    )  # cleaned, not streamed as it came
 
 
 def test_a_zip_member_streams_and_a_small_one_is_read_once(tmp_path: Path) -> None:
     """Zip members (no file descriptor; a seek re-inflates) stream when large, are read once when small."""
     ds, planted = _planted("MR_small.dcm", Profile.parse("tcia"))
-    source = _bytes(ds)
+    source = dataset_bytes(ds)
     archive = tmp_path / "site.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
         out.writestr("dir/mr.dcm", source)
