@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pydicom
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ria.access import OPERATOR
 from ria.archive import Archive
@@ -273,9 +272,11 @@ def test_missing_package_says_how_to_install(archive: Archive, monkeypatch: pyte
 
 
 def test_all_of_tcga(archive: Archive, idc: duckdb.DuckDBPyConnection) -> None:
-    """Scale: every TCGA series, well under a minute on either database, and the totals agree.
+    """Scale: every TCGA series, and the totals agree.
 
-    On PostgreSQL this also guards the statistics refresh: without it the import took 40 s here.
+    On PostgreSQL this also guards the statistics refresh (without it the import took 40 s, not 3 s):
+    the planner's row estimates must know the tables' real size once the import returns. Speed itself
+    is shown by bench/, not timed here.
     """
     expected = dict(
         idc.execute(
@@ -283,12 +284,13 @@ def test_all_of_tcga(archive: Archive, idc: duckdb.DuckDBPyConnection) -> None:
         ).fetchall()
     )
     steps: list[ImportProgress] = []
-    started = time.perf_counter()
     report = import_idc(archive, progress=steps.append)
-    elapsed = time.perf_counter() - started
     assert {c.idc_id: c.series_added for c in report.collections} == expected
     assert table_count(archive, series) == sum(expected.values())
-    assert elapsed < 30, f"importing all of TCGA took {elapsed:.1f} s"
+    if archive.engine.dialect.name == "postgresql":
+        with archive.engine.connect() as conn:
+            estimate = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'series'")).scalar()
+        assert estimate is not None and estimate >= 0.9 * sum(expected.values()), "series was not analysed"
     described = [archive.catalog.collection(c.name, principal=OPERATOR) for c in report.collections]
     assert all(info is not None and info.doi and info.license_uri for info in described)
     assert report.to_json()["totals"]["series_added"] == sum(expected.values())

@@ -229,6 +229,8 @@ def import_idc(
         if state.report.rows:
             _describe(archive.engine, state)
         report.collections.append(state.report)
+    if added:  # the queries that follow a load plan on its final size, not the last refresh's
+        refresh_statistics(archive.engine, ("patient", "study", "series"))
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
