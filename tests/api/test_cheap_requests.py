@@ -142,21 +142,9 @@ def integer_parameters(world: World, client: httpx.Client) -> list[IntParam]:
         for name, minimum in (("start", 0), ("size", 1))
     ]
     by_hand += [
-        IntParam(
-            "frames",
-            lambda c, v: c.get(f"{instance}/frames/{quote(v, safe='')}"),
-            1,
-            2**31 - 1,
-            _first,
-            in_path=True,
-        ),
-        IntParam(
-            "frames",
-            lambda c, v: c.get(f"{instance}/frames/{quote(v, safe='')}/rendered"),
-            1,
-            2**31 - 1,
-            _first,
-            in_path=True,
+        *(
+            IntParam("frames", _frames(instance, then), 1, 2**31 - 1, _first, in_path=True)
+            for then in ("", "/rendered")
         ),
         IntParam("quality", _query(f"{instance}/rendered", "quality"), 1, 100),
         IntParam(
@@ -170,6 +158,11 @@ def integer_parameters(world: World, client: httpx.Client) -> list[IntParam]:
 
 def _first(frame: int) -> bool:
     return frame == 1  # the ingested instance has one frame
+
+
+def _frames(instance: str, then: str) -> Callable[[httpx.Client, str], httpx.Response]:
+    """The value as the frame list in a path: ``{instance}/frames/{value}{then}``."""
+    return lambda client, value: client.get(f"{instance}/frames/{quote(value, safe='')}{then}")
 
 
 def _simple_search(name: str) -> Callable[[httpx.Client, str], httpx.Response]:
