@@ -16,29 +16,25 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import subprocess
-import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-import psutil
 import pydicom
 import pytest
 
 from ria.archive import Archive
 from ria.deid import streaming
-from ria.dicomweb.multipart import MultipartReader
+from ria.dicomweb.multipart import MultipartReader, iter_multipart
 from ria.sample import find_test_file
 from ria.sample.large import LargeInstance, write_large_instance
 from ria.settings import Settings
 from tests.cli.test_cli import RIA
+from tests.live import PeakRss, ria_serve
 
 pytestmark = pytest.mark.slow
 
@@ -48,57 +44,18 @@ STOW = "/dicomweb/collections/TCGA-LUAD/studies"
 HEADERS = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'}
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """``ria serve`` in its own process: (base URL, pid)."""
-    with _serving(tmp_path) as server:
+    with ria_serve(tmp_path / "data", tmp_path / "serve.log") as server:
         yield server
 
 
-@contextmanager
-def _serving(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
-    command = [sys.executable, "-c", "from ria.cli.main import main; main()", "serve", "--port", str(port)]
-    with open(tmp_path / "serve.log", "wb") as log:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--data-dir", str(tmp_path / "data")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None and time.monotonic() < deadline, "ria serve did not start"
-                try:
-                    if httpx.get(f"{base}/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            yield base, process.pid
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
 def _body(path: Path) -> Iterator[bytes]:
-    yield f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    """The file as the one part of a STOW-RS body, read and sent 1 MiB at a time (never held)."""
     with open(path, "rb") as handle:
-        while block := handle.read(MIB):
-            yield block
-    yield f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def _rss(process: psutil.Process) -> int:
-    return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+        blocks = iter(lambda: handle.read(MIB), b"")
+        yield from iter_multipart([("application/dicom", blocks)], BOUNDARY, block_size=MIB)
 
 
 class _Hash:
@@ -119,41 +76,32 @@ def _retrieved_sha256(client: httpx.Client, instance: LargeInstance) -> str:
         f"/dicomweb/studies/{instance.study_instance_uid}/series/{instance.series_instance_uid}"
         f"/instances/{instance.sop_instance_uid}"
     )
+    _retrieve_part(client, url, _Hash(digest))  # type: ignore[arg-type]
+    return digest.hexdigest()
+
+
+def _retrieve_part(client: httpx.Client, url: str, out: BinaryIO) -> None:
+    """WADO-RS: the answer's one part written to ``out`` as it streams (and ``out`` closed)."""
     with client.stream("GET", url) as response:
         assert response.status_code == 200
-        reader = MultipartReader(response.headers["content-type"], lambda _i: _Hash(digest))  # type: ignore[arg-type,return-value]
+        reader = MultipartReader(response.headers["content-type"], lambda _i: out)
         for chunk in response.iter_bytes():
             reader.write(chunk)
         assert len(reader.finish()) == 1
-    return digest.hexdigest()
 
 
 def test_a_300_mb_part_is_spooled_not_held(served: tuple[str, int], tmp_path: Path) -> None:
     base, pid = served
     instance = write_large_instance(tmp_path / "large.dcm", 300 * MIB)
     assert instance.size > 300 * MIB
-    server = psutil.Process(pid)
     with httpx.Client(base_url=base, timeout=600) as client:
         warm = client.post(STOW, content=_body(find_test_file("CT_small.dcm")), headers=HEADERS)
         assert warm.status_code == 200  # imports and first connection paid before idle is read
         time.sleep(0.5)
-        idle = _rss(server)
-        peak = idle
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, _rss(server))
-                time.sleep(0.01)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
+        with PeakRss(pid) as rss:
+            idle = rss.rss()
             response = client.post(STOW, content=_body(instance.path), headers=HEADERS)
-        finally:
-            done.set()
-            sampler.join()
+        peak = rss.peak
         assert response.status_code == 200, response.text[:300]
         assert peak - idle < 100 * MIB, f"peak RSS {peak / MIB:.0f} MiB, idle {idle / MIB:.0f} MiB"
         assert _retrieved_sha256(client, instance) == instance.sha256
@@ -170,25 +118,6 @@ def _require_deidentification(data_dir: Path, tmp_path: Path) -> Path:
         archive.require_deidentification("TCGA-LUAD", "tcia")
         archive.store_id_map("TCGA-LUAD", id_map)
     return id_map
-
-
-def _peak_during(process: psutil.Process, call: Callable[[], httpx.Response]) -> tuple[httpx.Response, int]:
-    peak = _rss(process)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _rss(process))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        return call(), peak
-    finally:
-        done.set()
-        sampler.join()
 
 
 def _pixel_sha256(handle: BinaryIO) -> str:
@@ -222,26 +151,24 @@ def _assert_deidentified_with_source_pixels(stored: BinaryIO, instance: LargeIns
 def test_a_300_mb_part_into_a_deidentifying_collection_is_streamed_not_held(tmp_path: Path) -> None:
     instance = write_large_instance(tmp_path / "large.dcm", 300 * MIB, patient_id=SITE_ID)
     _require_deidentification(tmp_path / "data", tmp_path)
-    with _serving(tmp_path) as (base, pid), httpx.Client(base_url=base, timeout=600) as client:
+    with (
+        ria_serve(tmp_path / "data", tmp_path / "serve.log") as (base, pid),
+        httpx.Client(base_url=base, timeout=600) as client,
+    ):
         warm = client.post(STOW, content=_body(find_test_file("CT_small.dcm")), headers=HEADERS)
         assert warm.status_code < 500  # imports and first connection paid before idle is read
         time.sleep(0.5)
-        server = psutil.Process(pid)
-        idle = _rss(server)
-        response, peak = _peak_during(
-            server, lambda: client.post(STOW, content=_body(instance.path), headers=HEADERS)
-        )
+        with PeakRss(pid) as rss:
+            idle = rss.rss()
+            response = client.post(STOW, content=_body(instance.path), headers=HEADERS)
+        peak = rss.peak
         assert response.status_code == 202, response.text[:300]  # stored, UIDs coerced
         assert peak - idle < 100 * MIB, f"peak RSS {peak / MIB:.0f} MiB, idle {idle / MIB:.0f} MiB"
         (item,) = response.json()["00081199"]["Value"]
         url = item["00081190"]["Value"][0]
         back = tmp_path / "back.dcm"
-        with client.stream("GET", url.replace(base, "")) as answer, open(back, "wb") as out:
-            assert answer.status_code == 200
-            reader = MultipartReader(answer.headers["content-type"], lambda _i: out)
-            for chunk in answer.iter_bytes():
-                reader.write(chunk)
-            assert len(reader.finish()) == 1
+        with open(back, "wb") as out:
+            _retrieve_part(client, url.replace(base, ""), out)
     with open(back, "rb") as stored:
         _assert_deidentified_with_source_pixels(stored, instance)
 

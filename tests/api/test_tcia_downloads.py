@@ -14,7 +14,6 @@ import hashlib
 import io
 import os
 import subprocess
-import threading
 import time
 import warnings
 import zipfile
@@ -23,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 import pydicom
 import pydicom.data
 import pytest
@@ -31,6 +29,7 @@ from pydicom.uid import generate_uid
 
 from ria.archive import Archive
 from tests.conftest import Corpus
+from tests.live import PeakRss
 
 V1 = "/nbia-api/services/v1"
 V4 = "/nbia-api/services/v4"
@@ -476,39 +475,7 @@ def _write_large_series(folder: Path, count: int) -> tuple[str, list[tuple[int, 
     return series, written
 
 
-class RssSampler:
-    """The process's resident set size, sampled every few milliseconds on a thread."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = self.rss()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss(self) -> int:
-        return int(self._process.memory_info().rss)
-
-    def sample(self) -> None:
-        self.peak = max(self.peak, self.rss())
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.sample()
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sample()
-
-
-def _stream_to(
-    client: httpx.Client, url: str, params: dict[str, str], target: Path, sampler: RssSampler
-) -> int:
+def _stream_to(client: httpx.Client, url: str, params: dict[str, str], target: Path, sampler: PeakRss) -> int:
     received = 0
     with client.stream("GET", url, params=params) as response, target.open("wb") as out:
         assert response.status_code == 200
@@ -543,7 +510,7 @@ def test_a_300_mb_series_streams_in_bounded_server_memory(
 
     gc.collect()
     target = tmp_path / "large.zip"
-    with RssSampler() as sampler:
+    with PeakRss(interval=0.005, children=False) as sampler:  # this process: the server's thread
         baseline = sampler.rss()
         started = time.monotonic()
         received = _stream_to(client, f"{V4}/getImage", {"SeriesInstanceUID": uid}, target, sampler)

@@ -8,26 +8,20 @@ reading whole bodies, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import httpx
-import psutil
 import pytest
 
 from ria.archive import Archive
 from ria.idc import import_idc
 from ria.settings import Settings
-from tests.api.conftest import LiveServer, free_port
+from tests.api.conftest import LiveServer
+from tests.live import PeakRss, ria_serve
 
-RIA = [sys.executable, "-c", "from ria.cli.main import main; main()"]
 MB = 1024 * 1024
 ROW_KEY = b'{"SeriesInstanceUID":"'  # opens every v1 getSeries row, and nothing else
 
@@ -36,56 +30,6 @@ def tcga_series(idc: duckdb.DuckDBPyConnection) -> int:
     row = idc.execute("SELECT count(*) FROM idc WHERE collection_id LIKE 'tcga_%'").fetchone()
     assert row is not None
     return int(row[0])
-
-
-@contextlib.contextmanager
-def ria_serve(settings: Settings, log: Path) -> Iterator[tuple[str, int]]:
-    """``ria serve`` on the archive ``settings`` name, as a process of its own: (base URL, pid)."""
-    port = free_port()
-    command = [*RIA, "serve", "--port", str(port), "--data-dir", str(settings.data_dir)]
-    if settings.database_url:
-        command += ["--database-url", settings.database_url]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-class PeakRss:
-    """The highest resident set size of process ``pid`` while the ``with`` block runs (10 ms samples)."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = self.process.memory_info().rss
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample)
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.01):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 def read_series(base: str) -> tuple[int, int, bytes, bytes]:
@@ -113,10 +57,11 @@ def test_three_unfiltered_get_series_keep_server_memory_flat(
     started = time.perf_counter()
     import_idc(archive)
     loaded = time.perf_counter() - started
-    with ria_serve(settings, tmp_path / "server.log") as (base, pid):
+    serving = ria_serve(settings.data_dir, tmp_path / "server.log", database_url=settings.database_url)
+    with serving as (base, pid):
         time.sleep(0.5)
-        idle = psutil.Process(pid).memory_info().rss
         with PeakRss(pid) as rss, ThreadPoolExecutor(3) as pool:
+            idle = rss.rss()
             answers = list(pool.map(lambda _: read_series(base), range(3)))
     assert {answer[0] for answer in answers} == {expected}, f"rows per client: {answers}"
     assert len({answer[1] for answer in answers}) == 1, "the three bodies differ in size"
