@@ -15,17 +15,16 @@ never the price of the query it names. Exit status 1 if a server answers 5xx.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-from common import ria_source_state, stop_process, workspace
-from stow_memory import _free_port, _wait_ready, source_tree
+from common import ria_source_state, workspace
+from orthanc import start_ria
+from stow_memory import source_tree
 
 REQUESTS = (
     "/nbia-api/services/v1/getSeries?format=bogus",
@@ -38,38 +37,27 @@ REQUESTS = (
     "/dicomweb/series?StudyDate=2020-01-01",
     "/dicomweb/series?includefield=NoSuchAttribute",
 )
-_SERVE = "from ria.cli.main import main; main()"
 
 
 def measure(label: str, root: Path, data_dir: Path, pythonpath: str | None, repeats: int) -> dict[str, str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "RIA_DATA_DIR"}
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    command = [sys.executable, "-c", _SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = open(root / f"serve-{label}.log", "wb")  # noqa: SIM115 (closed by stop_process)
-    process = subprocess.Popen(
-        [*command, "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
     cells: dict[str, str] = {}
-    try:
-        with httpx.Client(base_url=base, timeout=600) as client:
-            _wait_ready(client, base, process)
-            for path in REQUESTS:
-                times, statuses = [], set()
-                for attempt in range(repeats + 1):  # the first is a warm-up (caches, connection)
-                    started = time.perf_counter()
-                    try:
-                        status = str(client.get(path).status_code)
-                    except httpx.TransportError as exc:
-                        status = type(exc).__name__
-                    if attempt:
-                        statuses.add(status)
-                        times.append(time.perf_counter() - started)
-                cells[path] = f"{'/'.join(sorted(statuses))} {statistics.median(times):8.3f} s"
-    finally:
-        stop_process(process, log, "ria serve", 30)
+    with (
+        start_ria(data_dir, root / f"serve-{label}.log", pythonpath=pythonpath) as server,
+        httpx.Client(base_url=server.url, timeout=600) as client,
+    ):
+        server.wait_ready()
+        for path in REQUESTS:
+            times, statuses = [], set()
+            for attempt in range(repeats + 1):  # the first is a warm-up (caches, connection)
+                started = time.perf_counter()
+                try:
+                    status = str(client.get(path).status_code)
+                except httpx.TransportError as exc:
+                    status = type(exc).__name__
+                if attempt:
+                    statuses.add(status)
+                    times.append(time.perf_counter() - started)
+            cells[path] = f"{'/'.join(sorted(statuses))} {statistics.median(times):8.3f} s"
     return cells
 
 

@@ -1,4 +1,5 @@
-"""What every benchmark script shares: which ria is measured, process CPU time, stopping a server."""
+"""What every benchmark script shares: which ria is measured, process CPU time and peak memory,
+stopping a server."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["machine_busy_seconds", "process_cpu", "ria_source_state", "stop_process", "workspace"]
+__all__ = ["PeakRss", "machine_busy_seconds", "process_cpu", "ria_source_state", "stop_process", "workspace"]
 
 
 def ria_source_state() -> str:
@@ -47,6 +49,52 @@ def process_cpu(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PeakRss:
+    """The highest resident set size of process ``pid`` and its children, sampled in a thread.
+
+    Use it as a ``with`` block; :meth:`reset` starts a new peak from the current size, for
+    one server measured phase after phase. Children count because a server hands some
+    work (de-identification, ingestion) to worker processes. psutil is imported here, not
+    at the top, so that scripts which never sample memory do not need it.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        import psutil
+
+        self._error: type[Exception] = psutil.Error
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        """The tree's resident set size now; a child that exits meanwhile counts for nothing."""
+        total = 0
+        for member in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(self._error):
+                total += int(member.memory_info().rss)
+        return total
+
+    def reset(self) -> None:
+        self.peak = self.rss()
+
+    def _run(self) -> None:
+        while True:
+            with contextlib.suppress(self._error):
+                self.peak = max(self.peak, self.rss())
+            if self._done.wait(self.interval):
+                return
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def stop_process(process: subprocess.Popen[bytes], log: IO[bytes], name: str, timeout: float) -> None:

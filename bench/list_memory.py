@@ -2,9 +2,9 @@
 
 Starts ``ria serve`` as a subprocess on a data folder (by default a fresh ``ria demo --no-serve``
 archive: the real TCGA imaging catalogue, 76,401 remote series), samples the server's resident set
-size (psutil, every 10 ms, in a thread) and prints its peak while idle, during one unfiltered
-request and during three in parallel. Each client reads the whole body and counts its rows, so a
-route that answers fewer rows than the catalogue holds is caught too.
+size (psutil, every 10 ms, in a thread; child processes included) and prints its peak while idle,
+during one unfiltered request and during three in parallel. Each client reads the whole body and
+counts its rows, so a route that answers fewer rows than the catalogue holds is caught too.
 
     python bench/list_memory.py                                   # builds the demo (~1 min) first
     python bench/list_memory.py --data-dir /tmp/ria-demo          # an existing demo folder
@@ -14,51 +14,18 @@ route that answers fewer rows than the catalogue holds is caught too.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import psutil
-from common import ria_source_state, stop_process, workspace
+from common import PeakRss, ria_source_state, workspace
+from orthanc import RIA_CLI, start_ria
 
-RIA_CLI: tuple[str, ...] = (sys.executable, "-c", "from ria.cli.main import main; main()")
 DEFAULT_ROUTES = ("/nbia-api/services/v1/getSeries", "/nbia-api/services/v4/getSeries?format=csv")
 MB = 1024 * 1024
-
-
-class PeakSampler:
-    """The highest RSS of one process seen since the last :meth:`reset`, sampled in a thread."""
-
-    def __init__(self, pid: int, interval: float = 0.01) -> None:
-        self.process = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval)
-
-    def reset(self) -> None:
-        self.peak = self.process.memory_info().rss
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def count_rows(body: bytes, media_type: str) -> int:
@@ -86,35 +53,7 @@ def build_demo(root: Path) -> Path:
     return data
 
 
-@contextlib.contextmanager
-def server(data_dir: Path, database_url: str | None, root: Path) -> Iterator[tuple[str, int]]:
-    """``ria serve`` on a free loopback port; yields its base URL and pid."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [*RIA_CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    if database_url:
-        command += ["--database-url", database_url]
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code < 500:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"ria serve did not start; see {root / 'server.log'}")
-            time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        stop_process(process, log, "ria serve", 30.0)
-
-
-def measure(base: str, sampler: PeakSampler, route: str) -> None:
+def measure(base: str, sampler: PeakRss, route: str) -> None:
     time.sleep(1.0)
     sampler.reset()
     time.sleep(1.0)
@@ -148,8 +87,10 @@ def main() -> None:
     with workspace(args.keep, prefix="ria-list-memory-") as root:
         data_dir = args.data_dir or build_demo(root)
         for route in args.route or DEFAULT_ROUTES:  # a fresh server each: freed memory is not returned
-            with server(data_dir, args.database_url, root) as (base, pid), PeakSampler(pid) as sampler:
-                measure(base, sampler, route)
+            with start_ria(data_dir, root / "server.log", database_url=args.database_url) as server:
+                server.wait_ready()
+                with PeakRss(server.process.pid) as sampler:
+                    measure(server.url, sampler, route)
 
 
 if __name__ == "__main__":

@@ -201,9 +201,20 @@ def start_orthanc(executable: Path, plugin: Path | None, work: Path) -> Loopback
     )
 
 
-def start_ria(data_dir: Path, log_path: Path) -> LoopbackServer:
-    """``ria serve`` over ``data_dir`` with its defaults (SQLite catalogue); ``RIA_*`` variables ignored."""
+def start_ria(
+    data_dir: Path, log_path: Path, *, database_url: str | None = None, pythonpath: str | None = None
+) -> LoopbackServer:
+    """``ria serve`` over ``data_dir`` with its defaults (SQLite catalogue); ``RIA_*`` variables ignored.
+
+    ``database_url`` is the catalogue instead, passed in the environment so that a password
+    never shows in the process list; ``pythonpath`` runs another ria source (``git archive``
+    of an older commit) for a before/after comparison.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
+    if database_url:
+        env["RIA_DATABASE_URL"] = database_url
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     command = [*RIA_CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     return LoopbackServer("ria serve", command, port, "/api/v1/health", log_path, env=env)

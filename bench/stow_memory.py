@@ -24,20 +24,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
-from common import ria_source_state, stop_process, workspace
+from common import PeakRss, ria_source_state, workspace
+from orthanc import start_ria
 
-from ria.dicomweb.multipart import MultipartReader
+from ria.dicomweb.multipart import MultipartReader, iter_multipart
 from ria.sample.corpus import find_test_file
 from ria.sample.large import LargeInstance, write_large_instance
 
@@ -45,7 +43,6 @@ MIB = 1 << 20
 GOAL_MIB = 100
 COLLECTION = "TCGA-BENCH"
 _BOUNDARY = "ria-bench-boundary"
-_SERVE = "from ria.cli.main import main; main()"
 
 
 @dataclass(frozen=True)
@@ -62,44 +59,11 @@ class Figures:
         return self.peak_rss - self.idle_rss
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
-
-
-class PeakSampler(threading.Thread):
-    """Samples a process tree's RSS until stopped; keeps the highest value seen."""
-
-    def __init__(self, pid: int, interval: float = 0.01) -> None:
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.peak = max(self.peak, _tree_rss(self.process))
-            time.sleep(self.interval)
-
-    def stop(self) -> int:
-        self._stop_event.set()
-        self.join()
-        return self.peak
-
-
 def stow_body(path: Path) -> Iterator[bytes]:
-    """One multipart/related part holding the file, read in 1 MiB blocks."""
-    yield f"--{_BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    """One multipart/related part holding the file, read and sent 1 MiB at a time (never held)."""
     with open(path, "rb") as handle:
-        while block := handle.read(MIB):
-            yield block
-    yield f"\r\n--{_BOUNDARY}--\r\n".encode()
+        blocks = iter(lambda: handle.read(MIB), b"")
+        yield from iter_multipart([("application/dicom", blocks)], _BOUNDARY, block_size=MIB)
 
 
 def store(client: httpx.Client, base: str, path: Path) -> int:
@@ -111,32 +75,23 @@ def store(client: httpx.Client, base: str, path: Path) -> int:
     return response.status_code
 
 
-class _HashSink:
-    def __init__(self, digest: hashlib._Hash) -> None:
-        self.digest = digest
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
-
-    def close(self) -> None:
-        return None
-
-
-def retrieved_sha256(client: httpx.Client, base: str, instance: LargeInstance) -> str:
-    """SHA-256 of the instance's one part in a WADO-RS answer, read as it streams."""
-    digest = hashlib.sha256()
+def retrieved_sha256(client: httpx.Client, base: str, instance: LargeInstance, spool: Path) -> str:
+    """SHA-256 of the instance's one part in a WADO-RS answer, spooled to ``spool`` (then removed)."""
     url = (
         f"{base}/dicomweb/studies/{instance.study_instance_uid}/series/{instance.series_instance_uid}"
         f"/instances/{instance.sop_instance_uid}"
     )
-    with client.stream("GET", url) as response:
-        response.raise_for_status()
-        reader = MultipartReader(response.headers["content-type"], lambda _index: _HashSink(digest))  # type: ignore[arg-type,return-value]
-        for chunk in response.iter_bytes():
-            reader.write(chunk)
-        reader.finish()
-    return digest.hexdigest()
+    try:
+        with client.stream("GET", url) as response, open(spool, "wb") as out:
+            response.raise_for_status()
+            reader = MultipartReader(response.headers["content-type"], lambda _index: out)
+            for chunk in response.iter_bytes():
+                reader.write(chunk)
+            reader.finish()
+        with open(spool, "rb") as back:
+            return hashlib.file_digest(back, "sha256").hexdigest()
+    finally:
+        spool.unlink(missing_ok=True)
 
 
 def _require_deidentification(data_dir: Path, root: Path) -> None:
@@ -156,57 +111,25 @@ def run_server(
     data_dir = root / f"data-{label}"
     if deidentify:
         _require_deidentification(data_dir, root)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    command = [sys.executable, "-c", _SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = open(root / f"serve-{label}.log", "wb")  # noqa: SIM115 (closed by stop_process)
-    process = subprocess.Popen(
-        [*command, "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        with httpx.Client(timeout=600) as client:
-            _wait_ready(client, base, process)
-            store(client, base, find_test_file("CT_small.dcm"))  # warm-up: imports, first connection
-            time.sleep(0.5)
-            idle = _tree_rss(psutil.Process(process.pid))
-            sampler = PeakSampler(process.pid)
-            sampler.start()
+    with (
+        start_ria(data_dir, root / f"serve-{label}.log", pythonpath=pythonpath) as server,
+        httpx.Client(timeout=600) as client,
+    ):
+        server.wait_ready()
+        base = server.url
+        store(client, base, find_test_file("CT_small.dcm"))  # warm-up: imports, first connection
+        time.sleep(0.5)
+        with PeakRss(server.process.pid) as sampler:
+            idle = sampler.rss()
             started = time.perf_counter()
             status = store(client, base, instance.path)
             seconds = time.perf_counter() - started
-            peak = sampler.stop()
-            # A de-identified instance is stored changed (new UIDs): only a plain store can match bytes.
-            exact = deidentify or (
-                status == 200 and retrieved_sha256(client, base, instance) == instance.sha256
-            )
-    finally:
-        stop_process(process, log, "ria serve", 30)
+        peak = sampler.peak
+        # A de-identified instance is stored changed (new UIDs): only a plain store can match bytes.
+        exact = deidentify or (
+            status == 200 and retrieved_sha256(client, base, instance, root / "back.dcm") == instance.sha256
+        )
     return Figures(label, idle, peak, seconds, status, exact)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(client: httpx.Client, base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"ria serve exited with {process.returncode}")
-        try:
-            if client.get(f"{base}/api/v1/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("ria serve did not become healthy within 60 s")
 
 
 def source_tree(commit: str, root: Path) -> str:
