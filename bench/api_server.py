@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/api.py needs requests: pip install requests (or pip install -e '.[bench]')")
 
 from api_catalogue import BenchError
-from common import process_cpu, stop_process
+from common import machine_busy_seconds, process_cpu, stop_process
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
@@ -164,18 +164,6 @@ class Server:
 
     def stop(self) -> None:
         stop_process(self.process, self._log, "ria serve", SERVER_STOP_TIMEOUT)
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle (nor waiting for I/O) since boot; Linux only."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            fields = handle.readline().split()
-    except OSError:
-        return None
-    # cpu user nice system idle iowait irq softirq steal ...
-    busy = sum(int(value) for index, value in enumerate(fields[1:9]) if index not in (3, 4))
-    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu() -> float:
