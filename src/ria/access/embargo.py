@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Literal, Protocol
 
+from ria.catalog.schema import as_utc
+
 __all__ = [
     "EMBARGO_STATUSES",
     "EmbargoFacts",
@@ -40,25 +42,20 @@ class EmbargoFacts(Protocol):
     def embargo_ends_at(self) -> dt.datetime | None: ...
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # Catalogue times are UTC; SQLite returns them without a zone.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _at(at: dt.datetime | None) -> dt.datetime:
-    return dt.datetime.now(dt.UTC) if at is None else _utc(at)
+    return dt.datetime.now(dt.UTC) if at is None else as_utc(at)
 
 
 def embargo_status(info: EmbargoFacts, at: dt.datetime | None = None) -> EmbargoStatus:
     """``none`` (no embargo date: threshold not reached), ``active`` before the end, ``ended`` from it on."""
     if info.embargo_ends_at is None:
         return "none"
-    return "active" if _at(at) < _utc(info.embargo_ends_at) else "ended"
+    return "active" if _at(at) < as_utc(info.embargo_ends_at) else "ended"
 
 
 def format_moment(value: dt.datetime) -> str:
     """A date for people: ``2027-05-01``, with the UTC time only when it is not midnight."""
-    value = _utc(value)
+    value = as_utc(value)
     if value.time() == dt.time(0):
         return value.date().isoformat()
     return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -81,7 +78,7 @@ def embargo_fields(info: EmbargoFacts, at: dt.datetime | None = None) -> dict[st
     ends = info.embargo_ends_at
     return {
         "embargo_status": embargo_status(info, at),
-        "embargo_ends_at": None if ends is None else _utc(ends).isoformat(),
+        "embargo_ends_at": None if ends is None else as_utc(ends).isoformat(),
         "embargo_notice": embargo_notice(info, at),
     }
 

@@ -93,13 +93,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """``value`` as an aware UTC time (SQLite hands back the naive UTC it was given)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def validate_user_name(name: str) -> str:
     """``name`` if it is a usable account name; otherwise a 400 saying what is wrong."""
     if not name:
@@ -273,8 +266,8 @@ def list_users(engine: Engine) -> list[UserInfo]:
             name=row.name,
             is_admin=bool(row.is_admin),
             has_password=row.password_hash is not None,
-            created_at=_utc(row.created_at) or row.created_at,
-            disabled_at=_utc(row.disabled_at),
+            created_at=row.created_at,
+            disabled_at=row.disabled_at,
             sites=tuple(extra.get(row.id, {}).get("site", [])),
             grants=tuple(extra.get(row.id, {}).get("grant", [])),
         )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from ria.catalog.schema import collection, patient, series, study
+from ria.catalog.schema import as_utc, collection, patient, series, study
 
 __all__ = [
     "AccruedCase",
@@ -54,17 +54,6 @@ def site_code_of(patient_id: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """``value`` as an aware UTC datetime: SQLite hands stored UTC times back without a zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class AccruedCase:
     """One accrued patient: its collection, contributing site and first local ingest (no PatientID:
@@ -91,7 +80,7 @@ def accrued_cases(engine: Engine, collection_name: str | None = None) -> list[Ac
     if collection_name is not None:
         query = query.where(collection.c.name == collection_name)
     with engine.connect() as conn:
-        return [AccruedCase(name, site, _utc(first_at)) for name, site, first_at in conn.execute(query)]
+        return [AccruedCase(name, site, as_utc(first_at)) for name, site, first_at in conn.execute(query)]
 
 
 def nth_case_at(conn: Connection, collection_pk: int, n: int) -> dt.datetime | None:

@@ -100,11 +100,6 @@ class ReleaseResult:
         return body
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands timezone-aware columns back naive; Ria writes them in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 def _held(row: Row[Any]) -> HeldInstance:
     return HeldInstance(
         id=row.id,
@@ -113,7 +108,7 @@ def _held(row: Row[Any]) -> HeldInstance:
         sop_instance_uid=row.sop_instance_uid,
         size=row.size,
         reason=row.reason,
-        held_since=_utc(row.created_at),
+        held_since=row.created_at,
     )
 
 

@@ -16,6 +16,7 @@ a test compares the migrated database with this metadata.
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 from sqlalchemy import (
     BigInteger,
@@ -72,6 +73,21 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` as an aware UTC datetime; a naive one is taken as UTC, the catalogue's only zone.
+
+    The one conversion: :class:`UtcDateTime` applies it to every timestamp column, and code
+    holding a moment from elsewhere (a caller's ``at``, an aggregate) uses it too.
+    """
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """A moment stored in UTC and always read back time-zone aware (UTC).
 
@@ -85,14 +101,10 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return as_utc(value)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return as_utc(value)
 
 
 UID = String(64)
