@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
+from ria.access import identity as idn
 from ria.api import create_app
 from ria.archive import Archive
 
@@ -53,3 +54,19 @@ def server(archive: Archive) -> Iterator[LiveServer]:
 def client(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=20) as http:
         yield http
+
+
+PASSWORD = "correct horse battery"
+"""The password of the ``alice`` account the identity tests sign in with."""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def alice(archive: Archive) -> idn.User:
+    idn.add_user(archive.engine, "alice", PASSWORD, actor="ops")
+    user = idn.authenticate_password(archive.engine, "alice", PASSWORD)
+    assert user is not None
+    return user

@@ -15,23 +15,10 @@ import pytest
 from ria.access import identity as idn
 from ria.archive import Archive
 from ria.sample import generate_corpus
-from tests.api.conftest import LiveServer
+from tests.api.conftest import PASSWORD, LiveServer, bearer
 from tests.conftest import Corpus
 
-PASSWORD = "correct horse battery"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def alice(archive: Archive) -> idn.User:
-    idn.add_user(archive.engine, "alice", PASSWORD, actor="ops")
-    user = idn.authenticate_password(archive.engine, "alice", PASSWORD)
-    assert user is not None
-    return user
 
 
 @pytest.fixture

@@ -11,21 +11,9 @@ import pytest
 
 from ria.access import identity as idn
 from ria.archive import Archive
+from tests.api.conftest import bearer
 
-PASSWORD = "correct horse battery"
 REVOKE = "/api/v1/tokens/revoke"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def alice(archive: Archive) -> idn.User:
-    idn.add_user(archive.engine, "alice", PASSWORD, actor="ops")
-    user = idn.authenticate_password(archive.engine, "alice", PASSWORD)
-    assert user is not None
-    return user
 
 
 def alive(client: httpx.Client, token: str) -> bool:
