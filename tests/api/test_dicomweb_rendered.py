@@ -133,6 +133,9 @@ def test_jpeg_by_default_thumbnails_and_wado_uri(client: httpx.Client) -> None:
     [
         ("/rendered", {"window": "40"}, {}, 400),
         ("/rendered", {"window": "40,0"}, {}, 400),
+        ("/rendered", {"window": "40,nan"}, {}, 400),
+        ("/rendered", {"window": "inf,400"}, {}, 400),
+        ("/rendered", {"window": "40,inf"}, {}, 400),
         ("/rendered", {"viewport": "big"}, {}, 400),
         ("/rendered", {"quality": "0"}, {}, 400),
         ("/rendered", {}, {"Accept": "image/gif"}, 406),

@@ -11,6 +11,7 @@ frames are served as decoded. Decoding needs the optional ``render`` extra
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,8 @@ def parse_window(text: str | None) -> tuple[float, float] | None:
         raise InvalidParameterError(
             "window", f"window {text[:40]!r}: center and width must be numbers"
         ) from None
+    if not (math.isfinite(center) and math.isfinite(width)):  # nan/inf would window every pixel to nonsense
+        raise InvalidParameterError("window", f"window {text[:40]!r}: center and width must be finite")
     if width < 1:
         raise InvalidParameterError("window", "window width must be at least 1")
     return center, width
