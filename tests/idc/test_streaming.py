@@ -8,9 +8,12 @@ reading whole bodies, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import httpx
@@ -82,7 +85,6 @@ def test_a_client_that_hangs_up_midway_returns_the_connection(archive: Archive) 
         with client.stream("GET", "/nbia-api/services/v4/getSeries?format=csv") as response:
             first = next(response.iter_bytes())
             assert first.startswith(b'"SeriesInstanceUID","StudyInstanceUID"')
-            assert pool.checkedout() == 1  # type: ignore[attr-defined]
         # The with block closed the response (and its TCP connection) halfway through the body.
         deadline = time.monotonic() + 10
         while pool.checkedout() and time.monotonic() < deadline:  # type: ignore[attr-defined]
@@ -91,3 +93,44 @@ def test_a_client_that_hangs_up_midway_returns_the_connection(archive: Archive) 
         assert client.get("/nbia-api/services/v1/getCollectionValues?format=csv").text.startswith(
             "Collection\n"
         )
+
+
+STALLED = 20
+"""More clients than SQLAlchemy's default pool holds (5 connections and 10 overflow)."""
+
+
+def stalled_request(url: str, path: str) -> socket.socket:
+    """A GET whose client reads the status line and then nothing more.
+
+    Its receive buffer is pinned at 4 KB before connecting (the kernel would otherwise grow it
+    to tens of MB and swallow the whole body), so only the server's send buffer (4 MB at most
+    here) stands between the body and a server that waits for the client.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((parts.hostname, parts.port))
+    stalled.sendall(f"GET {path} HTTP/1.1\r\nHost: {parts.hostname}\r\n\r\n".encode())
+    assert stalled.recv(64).startswith(b"HTTP/1.1 200 OK")
+    return stalled
+
+
+def test_clients_that_stop_reading_hold_no_connection(archive: Archive) -> None:
+    """Bodies are spooled at the database's pace, not the client's: more clients than the pool holds
+    stop reading after the first bytes of a ~8 MB body, yet none of them holds a pooled connection
+    and the server goes on answering (before, the sixteenth waited 30 s for a connection and failed).
+    """
+    import_idc(archive, ("tcga_luad", "tcga_brca"))  # ~15,000 series, ~8 MB as CSV
+    pool = archive.engine.pool
+    assert pool.size() + 10 < STALLED  # type: ignore[attr-defined]
+    with LiveServer(archive) as live, contextlib.ExitStack() as stack:
+        for _ in range(STALLED):
+            stalled = stalled_request(live.url, "/nbia-api/services/v4/getSeries?format=csv")
+            stack.callback(stalled.close)
+        deadline = time.monotonic() + 30
+        while pool.checkedout() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert pool.checkedout() == 0, "a stalled client still holds a connection"  # type: ignore[attr-defined]
+        values = httpx.get(f"{live.url}/nbia-api/services/v1/getCollectionValues?format=csv", timeout=60)
+        assert values.status_code == 200 and values.text.startswith("Collection\n")
