@@ -54,7 +54,6 @@ __all__ = [
     "range_clause",
     "text_clause",
     "uid_clause",
-    "wildcard_clause",
 ]
 
 Bound = dt.date | dt.time | dt.datetime
@@ -153,13 +152,6 @@ def ascii_lower(column: Any) -> ColumnElement[str]:
     manufacturers, label names), so those answers agree across databases as well.
     """
     return _AsciiLower(column)
-
-
-def wildcard_clause(column: Any, pattern: str) -> ColumnElement[bool]:
-    """Single value matching, or wildcard matching if ``pattern`` holds ``*``/``?``; case-sensitive."""
-    if has_wildcard(pattern):
-        return _Wildcard(column, pattern)
-    return column == pattern  # type: ignore[no-any-return]
 
 
 def _fuzzy_clause(column: Any, pattern: str) -> ColumnElement[bool]:
