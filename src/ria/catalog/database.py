@@ -64,9 +64,11 @@ def create_catalog_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return create_engine(parsed, pool_pre_ping=True)
-    except NoSuchModuleError as exc:
+    except (NoSuchModuleError, ImportError) as exc:
+        # NoSuchModuleError: an unknown dialect; ImportError: a known one whose driver (psycopg,
+        # the postgres extra) is not installed. Either is one line for the user, not a traceback.
         raise ConfigurationError(
-            f"no database driver for {parsed.drivername!r}: install ria[postgres] for PostgreSQL"
+            f"no database driver for {parsed.drivername!r}: pip install 'ria[postgres]' for PostgreSQL"
         ) from exc
 
 
