@@ -10,7 +10,6 @@ is a 400 that lists what can, rather than a silent "no filter".
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +25,7 @@ from ria.catalog.matching import attribute_clause, text_clause
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.streaming import stream_rows
 from ria.catalog.visibility import visible_collections
+from ria.dicomweb.dicomjson import computed_attribute
 from ria.errors import InvalidParameterError
 
 __all__ = ["ATTRIBUTES", "Level", "QidoQuery", "QidoResult", "parse_query", "search", "stream_search"]
@@ -348,22 +348,6 @@ def _returned(query: QidoQuery) -> list[Attribute]:
     return chosen
 
 
-def _element(vr: str, value: object) -> dict[str, Any]:
-    if value is None or value == "" or value == []:
-        return {"vr": vr}
-    values = value if isinstance(value, list) else [value]
-    if vr == "PN":
-        return {"vr": vr, "Value": [{"Alphabetic": str(v)} for v in values]}
-    if vr == "DA":
-        return {
-            "vr": vr,
-            "Value": [v.strftime("%Y%m%d") if isinstance(v, dt.date) else str(v) for v in values],
-        }
-    if vr == "IS":
-        return {"vr": vr, "Value": [int(str(v)) for v in values]}
-    return {"vr": vr, "Value": [str(v) for v in values]}
-
-
 def _encode(
     query: QidoQuery,
     returned: list[Attribute],
@@ -384,7 +368,9 @@ def _encode(
             value = None
         else:
             value = row[attribute.column]
-        out[attribute.tag] = _element(attribute.vr, value)
+        element = computed_attribute(attribute.vr, value)
+        if element is not None:
+            out[attribute.tag] = element
     url = f"{base_url}/studies/{study_uid}"
     if query.level != "study":
         url += f"/series/{row[series.c.series_instance_uid]}"

@@ -26,6 +26,7 @@ from ria.bounds import parse_int
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.visibility import visible_collections
 from ria.dicom.streams import PlainStream
+from ria.dicomweb.dicomjson import computed_attribute
 from ria.errors import InvalidParameterError, NotAcceptableError, NotFoundError
 from ria.remote import fetch_for_retrieve, first_remote, remote_refusal
 
@@ -175,7 +176,13 @@ def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None
 
 
 def instance_metadata(archive: Archive, stored: StoredInstance, base_url: str) -> dict[str, Any]:
-    """One instance's DICOM JSON, large binary values (and the pixel data) as BulkDataURIs."""
+    """One instance's DICOM JSON, large binary values (and the pixel data) as BulkDataURIs.
+
+    The header's own elements are encoded as the file has them: an element the file holds
+    empty stays PS3.18 F.2.5's ``{"vr": ...}`` without ``Value`` (it is present and empty, and
+    nothing could be computed for it); values from the catalogue go through
+    :func:`~ria.dicomweb.dicomjson.computed_attribute`, which leaves an unknown one out.
+    """
     url = (
         f"{base_url}/studies/{stored.study_instance_uid}/series/{stored.series_instance_uid}"
         f"/instances/{stored.sop_instance_uid}"
@@ -190,15 +197,16 @@ def instance_metadata(archive: Archive, stored: StoredInstance, base_url: str) -
     body: dict[str, Any] = ds.to_json_dict(
         bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=bulk
     )
-    body["00020010"] = (
-        {"vr": "UI", "Value": [stored.transfer_syntax_uid]} if stored.transfer_syntax_uid else {}
-    )
+    # From the catalogue, so left out when unknown.
+    syntax = computed_attribute("UI", stored.transfer_syntax_uid)
+    if syntax is not None:
+        body["00020010"] = syntax
     if pixels is not None:
         body["7FE00010"] = {
             "vr": pixels[0] if pixels[0] in ("OB", "OW") else "OW",
             "BulkDataURI": f"{url}/frames",
         }
-    return dict(sorted((key, value) for key, value in body.items() if value))
+    return dict(sorted(body.items()))
 
 
 def _element_paths(ds: Dataset, prefix: str = "") -> dict[int, str]:
