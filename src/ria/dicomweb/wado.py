@@ -4,8 +4,11 @@ Retrieval streams stored bytes as they are (no transcoding). Metadata is the DIC
 JSON model of each instance's header with every large binary value — pixel data
 above all — replaced by a BulkDataURI into this service, so a study's metadata
 never carries its pixels. Frames are located without reading the pixel data:
-native frames by arithmetic, encapsulated frames by walking the item headers
-(Basic Offset Table when present), then streamed as byte ranges.
+native frames by arithmetic, encapsulated frames with pydicom's ``encaps`` parsers
+(Extended Offset Table, else Basic Offset Table, else one fragment per frame, else —
+several fragments per frame and no table — the JPEG end markers pydicom looks for),
+then streamed as byte ranges. A deflated file's frames are cut from its inflated
+pixel data: the deflate is of the whole data set, so there is no byte range to stream.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pydicom
+from pydicom import encaps
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from sqlalchemy import select
@@ -39,14 +43,18 @@ __all__ = [
     "frame_layout",
     "frame_media_type",
     "instance_metadata",
+    "is_deflated",
     "parse_frame_numbers",
+    "read_header",
     "select_instances",
 ]
 
 BULK_DATA_THRESHOLD = 1024
 _PIXEL_DATA = 0x7FE00010
 _IMPLICIT_LE = "1.2.840.10008.1.2"
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
 _NATIVE = frozenset(
     {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
 )
@@ -158,8 +166,12 @@ def _raise_if_remote(archive: Archive, study_uid: str, series_uid: str | None) -
     raise remote_refusal(archive.settings, remote, verb="retrieve", subject=subject)
 
 
-def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None]:
-    """The data set before the pixel data, and (VR, value offset, value length) of the pixel data."""
+def read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None]:
+    """The data set before the pixel data, and (VR, value offset, value length) of the pixel data.
+
+    A deflated file's pixel data has no offset in the stored bytes: it is reported as None
+    (see :func:`is_deflated`).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = pydicom.dcmread(PlainStream(stream), stop_before_pixels=True)
@@ -167,7 +179,7 @@ def _read_header(stream: BinaryIO) -> tuple[Dataset, tuple[str, int, int] | None
     head = stream.read(12)
     syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
     endian = ">" if syntax == _EXPLICIT_BE else "<"
-    if len(head) < 8 or struct.unpack(f"{endian}HH", head[:4]) != (0x7FE0, 0x0010):
+    if syntax == _DEFLATED or len(head) < 8 or struct.unpack(f"{endian}HH", head[:4]) != (0x7FE0, 0x0010):
         return ds, None
     if syntax == _IMPLICIT_LE:
         return ds, ("OW", start + 8, struct.unpack("<I", head[4:8])[0])
@@ -188,7 +200,7 @@ def instance_metadata(archive: Archive, stored: StoredInstance, base_url: str) -
         f"/instances/{stored.sop_instance_uid}"
     )
     with archive.store.open(stored.blob_key) as stream:
-        ds, pixels = _read_header(stream)
+        ds, pixels = read_header(stream)
     paths = _element_paths(ds)
 
     def bulk(element: DataElement) -> str:
@@ -227,7 +239,7 @@ def bulk_value(archive: Archive, stored: StoredInstance, path: str) -> bytes:
     if len(parts) % 2 == 0:
         raise InvalidParameterError("path", f"bulk data path {path!r} is malformed")
     with archive.store.open(stored.blob_key) as stream:
-        ds, _pixels = _read_header(stream)
+        ds, _pixels = read_header(stream)
     current: Dataset = ds
     try:
         for depth in range(0, len(parts) - 1, 2):
@@ -243,12 +255,13 @@ def bulk_value(archive: Archive, stored: StoredInstance, path: str) -> bytes:
 
 @dataclass(frozen=True)
 class FrameLayout:
-    """Where each frame's bytes are: a list of (offset, length) spans per frame."""
+    """Where each frame's bytes are: a list of (offset, length) spans per frame, and their syntax."""
 
     media_type: str
     spans: list[list[tuple[int, int]]]
     rows: int
     columns: int
+    transfer_syntax: str
 
 
 def parse_frame_numbers(text: str, parameter: str = "frames") -> list[int]:
@@ -258,7 +271,7 @@ def parse_frame_numbers(text: str, parameter: str = "frames") -> list[int]:
 
 
 def frame_media_type(transfer_syntax: str | None) -> str:
-    syntax = transfer_syntax or "1.2.840.10008.1.2.1"
+    syntax = transfer_syntax or _EXPLICIT_LE
     if syntax in _NATIVE:
         return "application/octet-stream"
     media = _FRAME_MEDIA.get(syntax)
@@ -267,63 +280,125 @@ def frame_media_type(transfer_syntax: str | None) -> str:
     return media
 
 
+def is_deflated(ds: Dataset) -> bool:
+    """Whether ``ds`` was stored in Deflated Explicit VR Little Endian (its pixels have no byte range)."""
+    return str(ds.file_meta.get("TransferSyntaxUID", "")) == _DEFLATED
+
+
+def _native_spans(ds: Dataset, offset: int) -> list[list[tuple[int, int]]]:
+    """Native frames by arithmetic: each is Rows x Columns x Samples x BitsAllocated / 8 bytes."""
+    bits = int(ds.get("BitsAllocated", 16))
+    if bits % 8:
+        raise NotAcceptableError(f"frames of {bits}-bit pixel data cannot be served on their own")
+    size = int(ds.get("Rows", 0)) * int(ds.get("Columns", 0)) * int(ds.get("SamplesPerPixel", 1)) * bits // 8
+    return [[(offset + index * size, size)] for index in range(int(ds.get("NumberOfFrames", 1) or 1))]
+
+
 def frame_layout(archive: Archive, stored: StoredInstance) -> FrameLayout:
-    """Locate every frame of an instance without reading its pixel data."""
+    """Locate every frame of an instance without reading its pixel data (a deflated one is inflated)."""
     with archive.store.open(stored.blob_key) as stream:
-        ds, pixels = _read_header(stream)
-        if pixels is None:
-            raise NotFoundError("this instance has no pixel data")
-        _vr, offset, _length = pixels
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        ds, pixels = read_header(stream)
         rows, columns = int(ds.get("Rows", 0)), int(ds.get("Columns", 0))
         syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+        if is_deflated(ds):
+            inflated = _inflated_pixels(stream)
+            return FrameLayout(
+                "application/octet-stream", _native_spans(inflated, 0), rows, columns, _EXPLICIT_LE
+            )
+        if pixels is None:
+            raise NotFoundError("this instance has no pixel data")
         media = frame_media_type(syntax)
-        if syntax in _NATIVE:
-            if syntax == "1.2.840.10008.1.2.1.99":
-                raise NotAcceptableError("frames of deflated files cannot be served on their own")
-            bits = int(ds.get("BitsAllocated", 16))
-            if bits % 8:
-                raise NotAcceptableError(f"frames of {bits}-bit pixel data cannot be served on their own")
-            size = rows * columns * int(ds.get("SamplesPerPixel", 1)) * bits // 8
-            spans = [[(offset + index * size, size)] for index in range(frames)]
-            return FrameLayout(media, spans, rows, columns)
-        return FrameLayout(media, _encapsulated_spans(stream, offset, frames), rows, columns)
+        _vr, offset, _length = pixels
+        native = syntax in _NATIVE
+        spans = _native_spans(ds, offset) if native else _encapsulated_spans(stream, offset, ds)
+        return FrameLayout(media, spans, rows, columns, syntax)
 
 
-def _encapsulated_spans(stream: BinaryIO, offset: int, frames: int) -> list[list[tuple[int, int]]]:
+def _inflated_pixels(stream: BinaryIO) -> Dataset:
+    """A deflated file read whole (pydicom inflates it), refusing one without pixel data."""
+    stream.seek(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(PlainStream(stream))
+    if "PixelData" not in ds:
+        raise NotFoundError("this instance has no pixel data")
+    return ds
+
+
+def _encapsulated_spans(stream: BinaryIO, offset: int, ds: Dataset) -> list[list[tuple[int, int]]]:
+    """Each frame's fragments, found the way pydicom finds them (PS3.5 A.4), without reading them."""
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
     stream.seek(offset)
-    items: list[tuple[int, int]] = []
-    while True:
-        head = stream.read(8)
-        if len(head) < 8:
-            raise NotFoundError("encapsulated pixel data ends without a delimiter")
-        group, element, length = struct.unpack("<HHI", head)
-        if (group, element) == (0xFFFE, 0xE0DD):
-            break
-        if (group, element) != (0xFFFE, 0xE000):
-            raise NotFoundError("malformed encapsulated pixel data")
-        items.append((stream.tell(), length))
-        stream.seek(length, 1)
-    if not items:
-        raise NotFoundError("encapsulated pixel data without items")
-    table_at, table_length = items[0]
-    fragments = items[1:]
+    try:
+        basic = encaps.parse_basic_offsets(stream)  # leaves the stream at the first fragment's item tag
+        first = stream.tell()
+        count, starts = encaps.parse_fragments(stream)
+        stream.seek(starts[-1] + 4)
+        (last,) = struct.unpack("<I", stream.read(4))
+    except (ValueError, IndexError, struct.error):
+        raise NotAcceptableError("this instance's encapsulated pixel data is malformed") from None
+    ends = [*starts[1:], starts[-1] + 8 + last]
+    fragments = [(start + 8, end - start - 8) for start, end in zip(starts, ends, strict=True)]
+    if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:  # PS3.3 C.7.6.3.1.8
+        table, lengths = (
+            bytes(ds[name].value) for name in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
+        )
+        offsets = struct.unpack(f"<{len(table) // 8}Q", table)
+        sizes = struct.unpack(f"<{len(lengths) // 8}Q", lengths)
+        return [[(first + at + 8, size)] for at, size in zip(offsets, sizes, strict=True)]
+    if basic:
+        bounds = [*basic, ends[-1] - first]
+        return [
+            [
+                span
+                for start, span in zip(starts, fragments, strict=True)
+                if bounds[i] <= start - first < bounds[i + 1]
+            ]
+            for i in range(len(basic))
+        ]
     if frames == 1:
         return [fragments]
-    if table_length:
-        stream.seek(table_at)
-        offsets = list(struct.unpack(f"<{table_length // 4}I", stream.read(table_length)))
-        first = fragments[0][0] - 8
-        starts = [first + value for value in offsets] + [fragments[-1][0] + fragments[-1][1]]
-        return [
-            [span for span in fragments if starts[i] <= span[0] < starts[i + 1]] for i in range(len(offsets))
-        ]
-    if len(fragments) == frames:
+    if count == frames:
         return [[span] for span in fragments]
-    raise NotAcceptableError("multi-fragment frames without a Basic Offset Table cannot be located")
+    return _marked_frames(stream, offset, frames, fragments)
+
+
+def _marked_frames(
+    stream: BinaryIO, offset: int, frames: int, fragments: list[tuple[int, int]]
+) -> list[list[tuple[int, int]]]:
+    """Several fragments per frame and no offset table: pydicom groups them by JPEG end-of-image markers.
+
+    This reads the fragments (one frame at a time), the only case that does.
+    """
+    stream.seek(offset)
+    sizes: list[int] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            sizes = [
+                len(frame) for frame in encaps.generate_fragmented_frames(stream, number_of_frames=frames)
+            ]
+        except ValueError:
+            sizes = []
+    if len(sizes) != frames:
+        raise NotAcceptableError(
+            f"the frame boundaries of this instance's {len(fragments)} fragments cannot be found: "
+            "no offset table, and no JPEG end markers giving its frames"
+        )
+    spans: list[list[tuple[int, int]]] = []
+    for size in sizes:
+        spans.append(fragments[:size])
+        fragments = fragments[size:]
+    return spans
 
 
 def iter_frame(archive: Archive, stored: StoredInstance, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]:
-    """Stream one frame's bytes (its fragments, in order)."""
+    """Stream one frame's bytes (its fragments, in order); a deflated file's are cut from its pixels."""
+    if stored.transfer_syntax_uid == _DEFLATED:
+        with archive.store.open(stored.blob_key) as stream:
+            pixels = bytes(_inflated_pixels(stream).PixelData)
+        for start, length in spans:
+            yield pixels[start : start + length]
+        return
     for start, length in spans:
         yield from archive.store.open_range(stored.blob_key, start, start + length)
