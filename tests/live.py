@@ -25,16 +25,20 @@ __all__ = ["PeakRss", "ria_serve"]
 
 
 @contextlib.contextmanager
-def ria_serve(data_dir: Path, log: Path, *, database_url: str | None = None) -> Iterator[tuple[str, int]]:
+def ria_serve(
+    data_dir: Path, log: Path, *options: str, database_url: str | None = None
+) -> Iterator[tuple[str, int]]:
     """``ria serve`` on a free loopback port once its health check answers: (base URL, pid).
 
     ``RIA_*`` variables are dropped so that only the arguments choose the archive; the
-    output goes to ``log``, which the failure message shows if the server never comes up.
+    output goes to ``log``, which the failure message shows if the server never comes up;
+    ``options`` are more ``ria serve`` arguments.
     """
     port = free_port()
     command = [*RIA, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
+    command += options
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -6,10 +6,12 @@ Nothing in Ria reads the environment or keeps configuration in module globals;
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ria.errors import ConfigurationError
 
@@ -42,6 +44,24 @@ class Settings:
             NFS mount, or a folder ``s5cmd sync`` filled): ``s3://bucket/prefix/*`` is read from
             ``<remote_root>/bucket/prefix/``. With it, downloading a remote series fetches it into
             the archive first; ``None`` means remote series are metadata only.
+
+    The HTTP server (``ria serve``; docs/deployment.md says how they fit behind a proxy):
+
+    Attributes:
+        cors_origins: browser origins (``https://viewer.example.org``) allowed to call the API and
+            DICOMweb from their pages, with credentials; empty means CORS is off. Never ``*``: a
+            wildcard would let any web page a signed-in user visits read what their token may see.
+        stow_collection: the collection STOW-RS to the plain service root (``/dicomweb/studies``)
+            files into, so generic clients and viewers' upload buttons need no Ria-specific URL;
+            ``None`` keeps that a 400 naming the per-collection URL.
+        public_url: the URL clients reach the server at (``https://ria.example.org/archive``);
+            links in answers (RetrieveURL, BulkDataURI, manifests) start with it. ``None`` means
+            the address the request reached, with the port the server listens on.
+        trusted_proxies: addresses or networks of reverse proxies whose ``Forwarded`` and
+            ``X-Forwarded-*`` headers are believed; from anyone else those headers are ignored.
+        local_curators: a request from this machine without a token may curate (STOW-RS), as the
+            CLI's operator may. Off for ``ria serve`` unless asked (a reverse proxy on the same host
+            would make every client a curator), on for ``ria demo``; never for a forwarded request.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -52,6 +72,11 @@ class Settings:
     blob_store: str | None = None
     uid_root: str = "2.25"
     remote_root: Path | None = None
+    cors_origins: tuple[str, ...] = ()
+    stow_collection: str | None = None
+    public_url: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    local_curators: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -68,6 +93,13 @@ class Settings:
                 f"database URL {self.database_url!r} is not a URL; "
                 "expected e.g. sqlite:///path/catalog.sqlite or postgresql://user@host/db"
             )
+
+        object.__setattr__(self, "cors_origins", tuple(_checked_origin(o) for o in self.cors_origins))
+        object.__setattr__(self, "trusted_proxies", tuple(_checked_network(p) for p in self.trusted_proxies))
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", _checked_public_url(self.public_url))
+        if self.stow_collection is not None and not self.stow_collection.strip():
+            raise ConfigurationError("the STOW-RS collection must be a collection name, got an empty one")
 
     @property
     def catalog_url(self) -> str:
@@ -100,7 +132,9 @@ class Settings:
 
         Recognised variables: ``RIA_DATA_DIR``, ``RIA_DATABASE_URL``, ``RIA_WORKERS``,
         ``RIA_BATCH_SIZE``, ``RIA_FSYNC`` (``0``/``1``), ``RIA_BLOB_STORE`` (``pack``/``files``),
-        ``RIA_UID_ROOT`` (de-identification's UID root), ``RIA_REMOTE_ROOT`` (mirror of remote series).
+        ``RIA_UID_ROOT`` (de-identification's UID root), ``RIA_REMOTE_ROOT`` (mirror of remote series),
+        ``RIA_CORS_ORIGINS`` and ``RIA_TRUSTED_PROXIES`` (comma-separated), ``RIA_STOW_COLLECTION``,
+        ``RIA_PUBLIC_URL`` and ``RIA_LOCAL_CURATORS`` (``0``/``1``).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -121,6 +155,55 @@ class Settings:
         if env.get("RIA_REMOTE_ROOT"):
             values["remote_root"] = Path(env["RIA_REMOTE_ROOT"])
         if env.get("RIA_FSYNC"):
-            values["fsync"] = env["RIA_FSYNC"].strip().lower() not in {"0", "false", "no", "off"}
+            values["fsync"] = _flag(env["RIA_FSYNC"])
+        if env.get("RIA_LOCAL_CURATORS"):
+            values["local_curators"] = _flag(env["RIA_LOCAL_CURATORS"])
+        for name, key in (("cors_origins", "RIA_CORS_ORIGINS"), ("trusted_proxies", "RIA_TRUSTED_PROXIES")):
+            if env.get(key):
+                values[name] = tuple(item.strip() for item in env[key].split(",") if item.strip())
+        for name, key in (("stow_collection", "RIA_STOW_COLLECTION"), ("public_url", "RIA_PUBLIC_URL")):
+            if env.get(key, "").strip():
+                values[name] = env[key].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _checked_origin(origin: str) -> str:
+    """A browser origin exactly as browsers send it: ``scheme://host[:port]``, nothing more."""
+    text = origin.strip()
+    if text == "*":
+        raise ConfigurationError(
+            "a CORS origin must be one site (e.g. https://viewer.example.org), not '*': a wildcard "
+            "would let every web page read what a signed-in user's token may see"
+        )
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigurationError(
+            f"CORS origin {origin!r} is not an origin: expected scheme://host[:port], "
+            "e.g. http://localhost:3000"
+        )
+    if parts.query or parts.fragment or parts.username:
+        raise ConfigurationError(f"CORS origin {origin!r} is not an origin: expected scheme://host[:port]")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _checked_network(proxy: str) -> str:
+    try:
+        return str(ipaddress.ip_network(proxy.strip(), strict=False))
+    except ValueError:
+        raise ConfigurationError(
+            f"trusted proxy {proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+        ) from None
+
+
+def _checked_public_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"public URL {url!r} must be an http(s) URL without query, e.g. https://ria.example.org/archive"
+        )
+    return url.strip().rstrip("/")

@@ -13,6 +13,7 @@ import pydicom
 import pytest
 from dicomweb_client.api import DICOMwebClient
 
+from ria.access.identity import add_user, issue_api_token
 from ria.archive import Archive
 from tests.api.conftest import LiveServer
 from tests.conftest import Corpus
@@ -27,10 +28,17 @@ def _read(path: Path) -> pydicom.Dataset:
 
 
 @pytest.fixture
-def dicomweb(server: LiveServer) -> Iterator[DICOMwebClient]:
+def curator(archive: Archive) -> dict[str, str]:
+    """An administrator's bearer header: storing is curating."""
+    add_user(archive.engine, "curator", admin=True, actor="test")
+    return {"Authorization": f"Bearer {issue_api_token(archive.engine, 'curator', actor='test')}"}
+
+
+@pytest.fixture
+def dicomweb(server: LiveServer, curator: dict[str, str]) -> Iterator[DICOMwebClient]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = DICOMwebClient(url=f"{server.url}/dicomweb/collections/{COLLECTION}")
+        client = DICOMwebClient(url=f"{server.url}/dicomweb/collections/{COLLECTION}", headers=curator)
     yield client
 
 

@@ -14,10 +14,21 @@ import pytest
 
 from ria.archive import Archive
 from ria.sample import find_test_file
+from ria.settings import Settings
+from tests.api.conftest import LiveServer
 from tests.conftest import Corpus
 
 ROOT = "/dicomweb/collections/TCGA-LUAD"
 BOUNDARY = "test-boundary-7d1f"
+STOW_HEADERS = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """The operator's own server (``ria serve --local-curators``): STOW from this machine needs no token."""
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, workers=2, batch_size=50, local_curators=True
+    )
 
 
 def _body(parts: list[tuple[str, bytes]], *, close: bool = True) -> bytes:
@@ -213,16 +224,40 @@ def test_storing_is_curating_an_admin_token_or_this_machine(client: httpx.Client
     add_user(archive.engine, "curator", admin=True, actor="test")
     reader = issue_api_token(archive.engine, "reader", actor="test")
     curator = issue_api_token(archive.engine, "curator", actor="test")
-    data = find_test_file("CT_small.dcm").read_bytes()
-    body = _body([("application/dicom", data)])
-    headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'}
+    body = _body([("application/dicom", find_test_file("CT_small.dcm").read_bytes())])
     refused = client.post(
-        f"{ROOT}/studies", content=body, headers={**headers, "Authorization": f"Bearer {reader}"}
+        f"{ROOT}/studies", content=body, headers={**STOW_HEADERS, "Authorization": f"Bearer {reader}"}
     )
     assert refused.status_code == 403 and "administrator" in refused.json()["message"]
     assert archive.catalog.instance_count() == 0
     stored = client.post(
-        f"{ROOT}/studies", content=body, headers={**headers, "Authorization": f"Bearer {curator}"}
+        f"{ROOT}/studies", content=body, headers={**STOW_HEADERS, "Authorization": f"Bearer {curator}"}
     )
     assert stored.status_code == 200, stored.text
     assert archive.catalog.instance_count() == 1
+
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [{"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9;proto=https"}],
+)
+def test_a_forwarded_request_is_never_a_local_curator(
+    client: httpx.Client, archive: Archive, forwarded: dict[str, str]
+) -> None:
+    """A reverse proxy on this host makes every client look local; a request it says it passed on is
+    refused even though the operator let this machine curate."""
+    body = _body([("application/dicom", find_test_file("CT_small.dcm").read_bytes())])
+    refused = client.post(f"{ROOT}/studies", content=body, headers={**STOW_HEADERS, **forwarded})
+    assert refused.status_code == 403 and "administrator" in refused.json()["message"]
+    assert archive.catalog.instance_count() == 0
+    assert client.post(f"{ROOT}/studies", content=body, headers=STOW_HEADERS).status_code == 200
+
+
+def test_without_the_setting_this_machine_is_no_curator(tmp_path: Path, database_url: str | None) -> None:
+    """``ria serve`` without ``--local-curators``: loopback without a token is refused, nothing stored."""
+    plain = Settings(data_dir=tmp_path / "plain", database_url=database_url, workers=1)
+    body = _body([("application/dicom", find_test_file("CT_small.dcm").read_bytes())])
+    with Archive(plain) as archive, LiveServer(archive) as live, httpx.Client(base_url=live.url) as http:
+        refused = http.post(f"{ROOT}/studies", content=body, headers=STOW_HEADERS)
+        assert refused.status_code == 403 and "administrator" in refused.json()["message"]
+        assert archive.catalog.instance_count() == 0

@@ -47,7 +47,7 @@ HEADERS = {"Content-Type": f'multipart/related; type="application/dicom"; bounda
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """``ria serve`` in its own process: (base URL, pid)."""
-    with ria_serve(tmp_path / "data", tmp_path / "serve.log") as server:
+    with ria_serve(tmp_path / "data", tmp_path / "serve.log", "--local-curators") as server:
         yield server
 
 
@@ -152,7 +152,7 @@ def test_a_300_mb_part_into_a_deidentifying_collection_is_streamed_not_held(tmp_
     instance = write_large_instance(tmp_path / "large.dcm", 300 * MIB, patient_id=SITE_ID)
     _require_deidentification(tmp_path / "data", tmp_path)
     with (
-        ria_serve(tmp_path / "data", tmp_path / "serve.log") as (base, pid),
+        ria_serve(tmp_path / "data", tmp_path / "serve.log", "--local-curators") as (base, pid),
         httpx.Client(base_url=base, timeout=600) as client,
     ):
         warm = client.post(STOW, content=_body(find_test_file("CT_small.dcm")), headers=HEADERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 import ria
 from ria.api import carts, cohorts, collections, health, identity_routes, oauth
@@ -31,6 +32,7 @@ def create_app(archive: Archive) -> FastAPI:
     )
     app.state.archive = archive
     install_error_handlers(app)
+    _install_cors(app, archive.settings.cors_origins)
     app.include_router(health.router)
     app.include_router(collections.router)
     for dialect in (V1, V4):
@@ -52,3 +54,44 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(build_rendered_router(per_collection=False))
     app.include_router(build_rendered_router(per_collection=True))
     return app
+
+
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Range",
+    "Accept",
+    "Content-Type",
+    "If-None-Match",
+    "If-Modified-Since",
+)
+"""What a browser viewer sends: a bearer token, byte ranges and DICOMweb media types."""
+CORS_EXPOSED_HEADERS = (
+    "Content-Range",
+    "Content-Length",
+    "Content-Type",
+    "Content-Disposition",
+    "Accept-Ranges",
+    "ETag",
+    "Location",
+    "Warning",
+)
+"""What a viewer's script reads back: ranges, sizes, file names and DICOMweb's Warning header."""
+
+
+def _install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:
+    """CORS for exactly the operator's origins (``Settings.cors_origins``), off when there are none.
+
+    Credentials are allowed because a viewer sends its user's bearer token; that is safe only with
+    an explicit list, which is why :class:`~ria.settings.Settings` refuses ``*``.
+    """
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
+        max_age=600,
+    )

@@ -28,7 +28,19 @@ from ria.cli.genomics import genomics_app
 from ria.cli.idc import import_idc_command
 from ria.cli.ingest_progress import ingest_with_progress
 from ria.cli.manifest import manifest_app
-from ria.cli.options import DatabaseUrl, DataDir, Host, Port, RemoteRoot, build_settings
+from ria.cli.options import (
+    CorsOrigins,
+    DatabaseUrl,
+    DataDir,
+    Host,
+    LocalCurators,
+    Port,
+    PublicUrl,
+    RemoteRoot,
+    StowCollection,
+    TrustedProxies,
+    build_settings,
+)
 from ria.cli.remote import fetch_remote_command
 from ria.cli.review import review_app
 from ria.cli.users import users_app
@@ -192,13 +204,27 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    cors_origin: CorsOrigins = None,
+    stow_collection: StowCollection = None,
+    public_url: PublicUrl = None,
+    trusted_proxy: TrustedProxies = None,
+    local_curators: LocalCurators = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     remote_root: RemoteRoot = None,
 ) -> None:
     """Serve the HTTP API (TCIA-compatible routes, DICOMweb, Ria's API, OpenAPI docs at /api/v1/docs),
     and with --dicom-port the DICOM node too."""
-    settings = build_settings(data_dir, database_url, remote_root=remote_root)
+    settings = build_settings(
+        data_dir,
+        database_url,
+        remote_root=remote_root,
+        cors_origins=tuple(cors_origin) if cors_origin else None,
+        stow_collection=stow_collection,
+        public_url=public_url,
+        trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
+        local_curators=local_curators,
+    )
     with Archive(settings) as archive:
         if dicom_port is None:
             _serve(archive, host, port)
@@ -228,7 +254,8 @@ def demo(
     catalogue (IDC index) and real lung mutation data, and serve it."""
     from ria.sample.corpus import CC_BY_3, DEMO_DESCRIPTIONS, write_demo_corpus
 
-    settings = build_settings(data_dir, database_url)
+    # The demo is one person's laptop: its operator may STOW from a browser or client on this machine.
+    settings = build_settings(data_dir, database_url, local_curators=True)
     with Archive(settings) as archive, tempfile.TemporaryDirectory(prefix="ria-demo-") as scratch:
         corpus = write_demo_corpus(Path(scratch))
         if not corpus.folders:
@@ -349,7 +376,9 @@ def _serve(archive: Archive, host: str, port: int) -> None:
     )
     out.print(f"  API docs: http://{shown}:{port}/api/v1/docs", highlight=False)
     out.print(f"  TCIA API: http://{shown}:{port}/nbia-api/services/v1/getCollectionValues", highlight=False)
-    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")
+    # Forwarded headers are Ria's to judge (Settings.trusted_proxies), not uvicorn's: its default
+    # would rewrite the client address from any proxy on loopback.
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def _safe_url(url: str) -> str:
