@@ -212,6 +212,7 @@ def start_ria(
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIA_")}
+    env["RIA_LOCAL_CURATORS"] = "1"  # the benchmark is the operator: STOW-RS from loopback without a token
     if database_url:
         env["RIA_DATABASE_URL"] = database_url
     if pythonpath:
