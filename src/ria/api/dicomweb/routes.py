@@ -315,7 +315,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
             if number > len(layout.spans):
                 raise NotFoundError(f"frame {number} does not exist: the instance has {len(layout.spans)}")
         _frame_accept(request, layout.media_type)
-        part_type = f'{layout.media_type}; transfer-syntax="{row.transfer_syntax_uid}"'
+        part_type = f'{layout.media_type}; transfer-syntax="{layout.transfer_syntax}"'
         parts = ((part_type, wado.iter_frame(archive, row, layout.spans[n - 1])) for n in numbers)
         return _multipart(parts, layout.media_type)
 
