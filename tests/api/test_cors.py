@@ -8,6 +8,8 @@ source file, read directly.
 from __future__ import annotations
 
 import http.server
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from ria.errors import ConfigurationError
 from ria.sample import find_test_file
 from ria.settings import Settings
 from tests.api.conftest import LiveServer, free_port
+from tests.live import RIA
 
 CHROMIUM = "/usr/bin/chromium"
 COLLECTION = "TCGA-LUAD"
@@ -167,3 +170,23 @@ def test_only_a_real_origin_is_a_cors_origin(tmp_path: Path, origin: str) -> Non
 def test_cors_origins_from_the_environment() -> None:
     settings = Settings.from_env({"RIA_CORS_ORIGINS": "http://localhost:3000, https://Viewer.Example.org/"})
     assert settings.cors_origins == ("http://localhost:3000", "https://viewer.example.org")
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--cors-origin", "*"], "CORS origin"),
+        (["--public-url", "ria.example.org"], "public URL"),
+        (["--trusted-proxy", "proxy.local"], "trusted proxy"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_in_one_line(tmp_path: Path, option: list[str], named: str) -> None:
+    done = subprocess.run(
+        [*RIA, "serve", "--port", str(free_port()), "--data-dir", str(tmp_path), *option],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RIA_")},
+    )
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
