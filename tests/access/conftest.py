@@ -1,8 +1,11 @@
-"""Helpers for the identity tests: collections to grant, and the raw bytes a catalogue keeps."""
+"""Helpers for the identity tests: collections to grant, legacy password hashes, raw catalogue bytes."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import secrets
 
 from sqlalchemy import Engine, insert, inspect, select
 
@@ -37,3 +40,14 @@ def _all_rows(engine: Engine) -> str:
             if table.name in names:
                 parts.extend(repr(tuple(row)) for row in conn.execute(select(table)))
     return "\n".join(parts)
+
+
+def scrypt_hash(password: str, *, n: int = 2**14, r: int = 8, p: int = 1) -> str:
+    """A hash as Ria wrote them before argon2id (``scrypt$n$r$p$salt$digest``), made with hashlib alone."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    return f"scrypt${n}${r}${p}${b64(salt)}${b64(digest)}"

@@ -2,27 +2,84 @@
 
 from __future__ import annotations
 
+import argon2
 import pytest
+from sqlalchemy import select, update
 
-from ria.access import Principal
+from ria.access import Principal, users
 from ria.access import identity as idn
-from ria.access.passwords import hash_password, verify_password
 from ria.archive import Archive
+from ria.catalog.schema import app_user
 from ria.errors import ConflictError, InvalidParameterError, NotFoundError
-from tests.access.conftest import add_collections, stored_text
+from tests.access.conftest import add_collections, scrypt_hash, stored_text
 
 PASSWORD = "correct horse battery"
 
 
-def test_a_hash_verifies_only_its_password_and_differs_per_salt() -> None:
-    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
-    assert first != second  # a fresh salt each time
-    assert first.startswith("scrypt$16384$8$1$") and PASSWORD not in first
-    assert verify_password(PASSWORD, first) and verify_password(PASSWORD, second)
-    assert not verify_password(PASSWORD + "!", first)
-    assert not verify_password("", first)
-    assert not verify_password(PASSWORD, None)
-    assert not verify_password(PASSWORD, "md5$abc")
+def _stored_hash(archive: Archive, name: str) -> str | None:
+    with archive.engine.connect() as conn:
+        value: str | None = conn.execute(
+            select(app_user.c.password_hash).where(app_user.c.name == name)
+        ).scalar_one()
+    return value
+
+
+def _store_hash(archive: Archive, name: str, stored: str) -> None:
+    """Put ``stored`` in the catalogue as an older Ria (or an older cost) would have left it."""
+    with archive.engine.begin() as conn:
+        conn.execute(update(app_user).where(app_user.c.name == name).values(password_hash=stored))
+
+
+def test_a_legacy_scrypt_password_signs_in_and_is_rehashed_to_argon2id(archive: Archive) -> None:
+    idn.add_user(archive.engine, "alice", actor="ops")
+    legacy = scrypt_hash(PASSWORD)
+    _store_hash(archive, "alice", legacy)
+    assert idn.authenticate_password(archive.engine, "alice", "wrong password") is None
+    assert _stored_hash(archive, "alice") == legacy  # a failed sign-in changes nothing
+    user = idn.authenticate_password(archive.engine, "alice", PASSWORD)
+    assert user is not None and user.name == "alice"
+    upgraded = _stored_hash(archive, "alice")
+    assert upgraded is not None and upgraded.startswith("$argon2id$")
+    assert argon2.PasswordHasher().verify(upgraded, PASSWORD)  # argon2-cffi itself, not Ria's wrapper
+    assert argon2.extract_parameters(upgraded).memory_cost == 19 * 1024
+    # The new hash is the one in use: the right password still works, a wrong one does not,
+    # and signing in again leaves a current hash alone.
+    assert idn.authenticate_password(archive.engine, "alice", PASSWORD) is not None
+    assert idn.authenticate_password(archive.engine, "alice", "wrong password") is None
+    assert _stored_hash(archive, "alice") == upgraded
+
+
+def test_an_argon2id_hash_of_a_lower_cost_is_upgraded_at_sign_in(archive: Archive) -> None:
+    idn.add_user(archive.engine, "alice", actor="ops")
+    cheaper = argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    _store_hash(archive, "alice", cheaper)
+    assert idn.authenticate_password(archive.engine, "alice", PASSWORD) is not None
+    upgraded = _stored_hash(archive, "alice")
+    assert upgraded is not None and upgraded != cheaper
+    parameters = argon2.extract_parameters(upgraded)
+    assert (parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (19 * 1024, 2, 1)
+
+
+def test_a_disabled_account_is_neither_signed_in_nor_rehashed(archive: Archive) -> None:
+    idn.add_user(archive.engine, "alice", actor="ops")
+    legacy = scrypt_hash(PASSWORD)
+    _store_hash(archive, "alice", legacy)
+    idn.disable_user(archive.engine, "alice", actor="ops")
+    assert idn.authenticate_password(archive.engine, "alice", PASSWORD) is None
+    assert _stored_hash(archive, "alice") == legacy
+
+
+def test_a_rehash_never_overwrites_a_password_changed_meanwhile(archive: Archive) -> None:
+    """Sign-in read the old hash; an administrator set a new password before the re-hash wrote."""
+    idn.add_user(archive.engine, "alice", actor="ops")
+    legacy = scrypt_hash(PASSWORD)
+    _store_hash(archive, "alice", legacy)
+    with archive.engine.connect() as conn:
+        pk = users.find_user(conn, "alice").pk
+    idn.set_password(archive.engine, "alice", "a new passphrase", actor="ops")
+    users._rehash(archive.engine, pk, legacy, PASSWORD)
+    assert idn.authenticate_password(archive.engine, "alice", "a new passphrase") is not None
+    assert idn.authenticate_password(archive.engine, "alice", PASSWORD) is None
 
 
 def test_sign_in_needs_the_right_password_of_an_enabled_account(archive: Archive) -> None:

@@ -10,12 +10,17 @@ older NBIA form (``client_id=nbiaRestAPIClient`` with TCIA's published ``client_
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import stat
 
 import httpx
+import jwt
 import pytest
 
 from ria.access import identity as idn
+from ria.access.tokens import ID_TOKEN_KEY
 from ria.archive import Archive
 from tests.api.conftest import LiveServer
 
@@ -42,13 +47,30 @@ def _keycloak_sign_in(client: httpx.Client, user: str, password: str) -> httpx.R
     return client.post(TOKEN_PATH, data=form)
 
 
-def _claims(jwt: str) -> dict[str, object]:
-    payload = jwt.split(".")[1]
-    decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _signing_key(archive: Archive) -> bytes:
+    """The key as the archive keeps it on disk, read here without Ria's code."""
+    path = archive.settings.private_dir / ID_TOKEN_KEY
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    return path.read_bytes()
+
+
+def _claims(token: str, key: bytes) -> dict[str, object]:
+    """The ID token's claims, verified by PyJWT: HS256 only, this key, this audience, not expired."""
+    decoded: dict[str, object] = jwt.decode(
+        token, key, algorithms=["HS256"], audience="nbia", options={"require": ["exp", "iat", "sub"]}
+    )
     return decoded
 
 
-def test_the_keycloak_sign_in_tcia_utils_sent(client: httpx.Client, alice: str) -> None:
+def test_the_keycloak_sign_in_tcia_utils_sent(client: httpx.Client, alice: str, archive: Archive) -> None:
     answer = _keycloak_sign_in(client, alice, PASSWORD)
     assert answer.status_code == 200, answer.text
     assert answer.headers["cache-control"] == "no-store"
@@ -58,11 +80,52 @@ def test_the_keycloak_sign_in_tcia_utils_sent(client: httpx.Client, alice: str) 
     assert isinstance(body["refresh_token"], str) and body["refresh_token"].startswith("ria_rt_")
     assert body["expires_in"] == 3600 and body["refresh_expires_in"] == 30 * 86400
     assert body["token_type"] == "bearer" and body["scope"] == "openid"
-    claims = _claims(body["id_token"])
+    claims = _claims(body["id_token"], _signing_key(archive))
     assert (claims["sub"], claims["aud"], claims["preferred_username"]) == ("alice", "nbia", "alice")
     # The client then sent {'Authorization': 'Bearer ' + access_token}.
     me = client.get("/api/v1/me", headers={"Authorization": "Bearer " + body["access_token"]})
     assert me.json() == {"name": "alice", "admin": False, "sites": ["05"], "grants": []}
+
+
+def test_the_id_token_is_signed_hs256_with_the_archives_key(
+    client: httpx.Client, alice: str, archive: Archive
+) -> None:
+    token = _keycloak_sign_in(client, alice, PASSWORD).json()["id_token"]
+    key = _signing_key(archive)
+    assert len(key) == 32
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    assert json.loads(_unb64(header_b64)) == {"alg": "HS256", "typ": "JWT"}
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    # RFC 7515 §5.1 by hand: HMAC-SHA-256 over "header.payload" with the key on disk.
+    expected = hmac.new(key, f"{header_b64}.{payload_b64}".encode("ascii"), hashlib.sha256).digest()
+    assert hmac.compare_digest(_unb64(signature_b64), expected)
+    claims = _claims(token, key)
+    issued, expires = claims["iat"], claims["exp"]
+    assert isinstance(issued, int) and expires == issued + 3600
+    # The same key signs every sign-in (it is made once, then kept).
+    again = _keycloak_sign_in(client, alice, PASSWORD).json()["id_token"]
+    assert _claims(again, _signing_key(archive))["sub"] == "alice"
+
+
+def test_a_verifier_rejects_forged_id_tokens(client: httpx.Client, alice: str, archive: Archive) -> None:
+    token = _keycloak_sign_in(client, alice, PASSWORD).json()["id_token"]
+    key = _signing_key(archive)
+    header_b64, payload_b64, _ = token.split(".")
+    # The same claims with "alg": "none" and no signature (what Ria used to send).
+    unsigned = f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{payload_b64}."
+    with pytest.raises(jwt.InvalidTokenError):
+        _claims(unsigned, key)
+    # Claims changed to another user, the signature kept.
+    claims = json.loads(_unb64(payload_b64))
+    claims["sub"] = claims["preferred_username"] = "root"
+    tampered = f"{header_b64}.{_b64(json.dumps(claims).encode())}.{token.split('.')[2]}"
+    with pytest.raises(jwt.InvalidSignatureError):
+        _claims(tampered, key)
+    # Signed with another key, as anyone could sign it without the archive's.
+    with pytest.raises(jwt.InvalidSignatureError):
+        _claims(jwt.encode(claims, bytes(32), algorithm="HS256"), key)
+    with pytest.raises(jwt.InvalidSignatureError):
+        _claims(token, bytes(reversed(key)))
 
 
 def test_the_older_nbia_sign_in(client: httpx.Client, alice: str) -> None:

@@ -21,8 +21,11 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+import jwt
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from ria.access.audit import record_event
@@ -30,9 +33,11 @@ from ria.access.principal import Principal
 from ria.access.users import User, find_user, memberships, principal_from_rows
 from ria.catalog.schema import api_token, app_user
 from ria.errors import InvalidParameterError
+from ria.keys import load_key
 
 __all__ = [
     "ACCESS_TTL",
+    "ID_TOKEN_KEY",
     "REFRESH_TTL",
     "TokenPair",
     "issue_api_token",
@@ -41,6 +46,7 @@ __all__ = [
     "refresh_session",
     "revoke_all",
     "revoke_token",
+    "sign_id_token",
     "token_digest",
 ]
 
@@ -50,6 +56,9 @@ ACCESS_TTL = dt.timedelta(hours=1)
 """How long an access token lives. Short, because it travels with every request; clients refresh."""
 REFRESH_TTL = dt.timedelta(days=30)
 """How long an unused refresh token lives; each use replaces it with a fresh one."""
+
+ID_TOKEN_KEY = "oauth-id-token.key"
+"""The HS256 key of :func:`sign_id_token`, a file in ``settings.private_dir`` (see :mod:`ria.keys`)."""
 
 _PREFIX = {"access": "ria_at_", "refresh": "ria_rt_", "api": "ria_pat_"}
 _MAX_TOKEN_LENGTH = 128
@@ -328,3 +337,17 @@ def revoke_all(engine: Engine, user: str, *, actor: str, reason: str | None = No
             at=moment,
         )
     return revoked
+
+
+def sign_id_token(private_dir: Path, claims: Mapping[str, object]) -> str:
+    """An OpenID ID token carrying ``claims``, signed HS256 with the archive's own key.
+
+    Keycloak-era TCIA clients (``tcia_utils.nbia.getToken`` 1.5 to 2.4) read ``id_token``
+    from the sign-in answer and fail without it, so it is issued rather than left out; and
+    signed, because an unsigned (``alg: none``) token invites any relying party that trusts
+    it to be fooled by a forged one. Ria itself never accepts it as a credential (only
+    ``ria_`` bearer tokens authenticate). HS256 needs no key distribution: the key
+    (256 random bits, created on first use) stays in ``private_dir`` with the other keys.
+    """
+    key = load_key(private_dir, ID_TOKEN_KEY, purpose="ID-token signing key")
+    return jwt.encode(dict(claims), key, algorithm="HS256")

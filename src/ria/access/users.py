@@ -9,6 +9,7 @@ and tests share them without opening blob stores.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ria.access.audit import record_event
-from ria.access.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from ria.access.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from ria.access.principal import Principal
 from ria.catalog.schema import access_grant, api_token, app_user, collection, site, user_site
 from ria.errors import ConflictError, InvalidParameterError, NotFoundError
@@ -50,6 +51,8 @@ __all__ = [
     "set_password",
     "validate_user_name",
 ]
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _SITE = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -235,7 +238,9 @@ def authenticate_password(engine: Engine, name: str, password: str) -> User | No
     """The enabled account ``name`` if ``password`` is its password; ``None`` otherwise.
 
     Unknown users, users without a password, disabled users and wrong passwords all take
-    one scrypt derivation and answer the same ``None``: the caller cannot tell them apart.
+    one password-hash verification and answer the same ``None``: the caller cannot tell
+    them apart. A successful sign-in is the one moment the plain password is at hand, so
+    a stored hash weaker than today's (legacy scrypt, older argon2id costs) is replaced then.
     """
     with engine.connect() as conn:
         row = conn.execute(
@@ -250,7 +255,26 @@ def authenticate_password(engine: Engine, name: str, password: str) -> User | No
     stored = row.password_hash if row is not None else None
     if not verify_password(password, stored) or row is None or row.disabled_at is not None:
         return None
+    if stored is not None and needs_rehash(stored):
+        _rehash(engine, row.id, stored, password)
     return User(row.id, row.name, bool(row.is_admin), False)
+
+
+def _rehash(engine: Engine, pk: int, stored: str, password: str) -> None:
+    """Replace ``stored`` with a current hash of the same password, unless it changed meanwhile.
+
+    The update matches the old hash too, so a password set by an administrator between our
+    read and this write is never overwritten with the one just used to sign in. Not an
+    audited event: the password (and so what the account can do) stays the same.
+    """
+    with engine.begin() as conn:
+        replaced = conn.execute(
+            update(app_user)
+            .where(app_user.c.id == pk, app_user.c.password_hash == stored)
+            .values(password_hash=hash_password(password))
+        ).rowcount
+    if replaced:
+        log.info("re-hashed a stored password with the current scheme (user id %d)", pk)
 
 
 def list_users(engine: Engine) -> list[UserInfo]:

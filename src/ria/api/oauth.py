@@ -14,8 +14,6 @@ disabled one get the same answer, so the endpoint cannot be used to find account
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import time
 from typing import Annotated
@@ -23,7 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
 
-from ria.access.tokens import TokenPair, issue_session, refresh_session
+from ria.access.tokens import TokenPair, issue_session, refresh_session, sign_id_token
 from ria.access.users import authenticate_password
 from ria.api.deps import get_archive
 from ria.archive import Archive
@@ -45,17 +43,11 @@ def _error(code: str, description: str) -> JSONResponse:
     return JSONResponse({"error": code, "error_description": description}, status_code=400, headers=_NO_STORE)
 
 
-def _b64(data: dict[str, object]) -> str:
-    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+def _id_token(request: Request, archive: Archive, pair: TokenPair, client_id: str) -> str:
+    """An OpenID ID token (HS256, :func:`~ria.access.tokens.sign_id_token`): who signed in.
 
-
-def _id_token(request: Request, pair: TokenPair, client_id: str) -> str:
-    """An informational OpenID ID token (unsigned): who signed in, for clients that store it.
-
-    Keycloak's clients read ``id_token`` from the answer; none of TCIA's sends it back. Ria
-    never accepts it as a credential (only ``ria_`` bearer tokens authenticate), so it is
-    not signed — it carries no power, only the user's name and the token's times.
+    Keycloak's clients read ``id_token`` from the answer (tcia_utils' ``getToken`` fails
+    without it); none of TCIA's sends it back, and Ria never accepts it as a credential.
     """
     now = int(time.time())
     claims: dict[str, object] = {
@@ -67,10 +59,12 @@ def _id_token(request: Request, pair: TokenPair, client_id: str) -> str:
         "exp": now + pair.expires_in,
         "typ": "ID",
     }
-    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    return sign_id_token(archive.settings.private_dir, claims)
 
 
-def _answer(request: Request, pair: TokenPair, scope: str | None, client_id: str) -> JSONResponse:
+def _answer(
+    request: Request, archive: Archive, pair: TokenPair, scope: str | None, client_id: str
+) -> JSONResponse:
     scopes = (scope or "").split()
     body: dict[str, object] = {
         "access_token": pair.access_token,
@@ -82,7 +76,7 @@ def _answer(request: Request, pair: TokenPair, scope: str | None, client_id: str
         "scope": " ".join(scopes) if scopes else "read",
     }
     if "openid" in scopes:
-        body["id_token"] = _id_token(request, pair, client_id)
+        body["id_token"] = _id_token(request, archive, pair, client_id)
     return JSONResponse(body, headers=_NO_STORE)
 
 
@@ -114,14 +108,14 @@ def token(
         if user is None:
             log.info("token endpoint: a password sign-in was refused")
             return _error("invalid_grant", "invalid user credentials")
-        return _answer(request, issue_session(archive.engine, user), scope, client)
+        return _answer(request, archive, issue_session(archive.engine, user), scope, client)
     if grant_type == "refresh_token":
         if not refresh_token:
             return _error("invalid_request", "grant_type=refresh_token needs refresh_token")
         pair = refresh_session(archive.engine, refresh_token)
         if pair is None:
             return _error("invalid_grant", "the refresh token is unknown, expired, revoked or already used")
-        return _answer(request, pair, scope, client)
+        return _answer(request, archive, pair, scope, client)
     return _error(
         "unsupported_grant_type", f"grant_type {grant_type[:40]!r} is not supported (password, refresh_token)"
     )

@@ -18,14 +18,13 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ria.errors import ConfigurationError, InvalidParameterError
+from ria.keys import load_key
 
 __all__ = [
     "ID_MAP_HEADER",
@@ -44,23 +43,8 @@ _ROOT = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 
 def load_secret(private_dir: Path) -> bytes:
-    """The archive's de-identification key, created (mode 0600) on first use."""
-    path = private_dir / "deid.key"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = secrets.token_bytes(_SECRET_BYTES)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(descriptor, data)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        return load_secret(private_dir)  # another process may have won the race: read what is there
-    if len(data) != _SECRET_BYTES:
-        raise ConfigurationError(f"{path} is not a {_SECRET_BYTES}-byte de-identification key")
-    return data
+    """The archive's de-identification key, created (mode 0600) on first use (see :mod:`ria.keys`)."""
+    return load_key(private_dir, "deid.key", purpose="de-identification key", size=_SECRET_BYTES)
 
 
 @dataclass(frozen=True)
