@@ -96,12 +96,15 @@ def read(path: Path | bytes) -> pydicom.Dataset:
 class StoreSCP:
     """dcmtk's storescp on a free port, writing what it receives, bit for bit, into a folder."""
 
-    def __init__(self, tool: str, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self, tool: str, folder: Path, port: int | None = None, accept: tuple[str, ...] = ("+xa",)
+    ) -> None:
+        """``accept``: storescp's transfer syntax options (default ``+xa``: every syntax)."""
         self.folder = folder
         self.port = port or free_port()
         folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [tool, "+B", "+xa", "-aet", "DEST", "-od", str(folder), str(self.port)],
+            [tool, "+B", *accept, "-aet", "DEST", "-od", str(folder), str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

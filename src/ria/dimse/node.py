@@ -33,7 +33,14 @@ from ria.dimse.identifiers import (
     find_query,
     find_response,
 )
-from ria.dimse.retrieve import datasets, move_contexts, retrieve_plan
+from ria.dimse.retrieve import (
+    SubAssociation,
+    accepted_on,
+    datasets,
+    move_contexts,
+    retrieve_plan,
+    storage_order,
+)
 from ria.dimse.store import SUCCESS, store_received
 from ria.errors import ConfigurationError
 
@@ -117,7 +124,7 @@ class DicomNode:
         ae.require_called_aet = False  # any called AE title: it picks the collection C-STORE files into
         ae.add_supported_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)
         # Where the peer is the storage SCP (C-GET), pynetdicom picks the first of *our* transfer
-        # syntaxes the peer proposed: explicit VR little endian first, as most stored data is.
+        # syntaxes the peer proposed; _on_requested reorders them per association by the peer's order.
         syntaxes = [
             ExplicitVRLittleEndian,
             *(ts for ts in ALL_TRANSFER_SYNTAXES if ts != ExplicitVRLittleEndian),
@@ -143,6 +150,7 @@ class DicomNode:
     @property
     def handlers(self) -> list[Any]:
         return [
+            (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_ECHO, self._on_echo),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_FIND, self._on_find),
@@ -210,6 +218,10 @@ class DicomNode:
             address=str(assoc.requestor.address),
             port=int(assoc.requestor.port),
         )
+
+    @staticmethod
+    def _on_requested(event: Event) -> None:
+        storage_order(event.assoc)
 
     def _on_accepted(self, event: Event) -> None:
         with self._lock:
@@ -316,9 +328,15 @@ class DicomNode:
             yield 1
             yield status, None
             return
-        yield address[0], address[1], {"contexts": move_contexts(instances)}
+        sub = SubAssociation()
+        yield (
+            address[0],
+            address[1],
+            {"contexts": move_contexts(instances), "evt_handlers": sub.handlers},
+        )
         yield len(instances)
-        yield from datasets(self.archive, instances, lambda: bool(event.is_cancelled), activity.count_sent)
+        cancelled = lambda: bool(event.is_cancelled)  # noqa: E731
+        yield from datasets(self.archive, instances, cancelled, activity.count_sent, sub.accepted)
 
     def _on_get(self, event: Event) -> Iterator[Any]:
         activity = self._activity_of(event)
@@ -328,4 +346,5 @@ class DicomNode:
             yield status, None
             return
         yield len(instances)
-        yield from datasets(self.archive, instances, lambda: bool(event.is_cancelled), activity.count_sent)
+        cancelled = lambda: bool(event.is_cancelled)  # noqa: E731
+        yield from datasets(self.archive, instances, cancelled, activity.count_sent, accepted_on(event.assoc))
