@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from ria.access.embargo import embargo_notices
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import errors, success
 from ria.api.streaming import stream_text
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
@@ -21,6 +22,9 @@ from ria.manifest import iter_csv_manifest, iter_tcia_manifest
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["Ria"])
+MANIFESTS = success(
+    "A .tcia manifest, or CSV with format=csv (a download).", "application/x-nbia-manifest-file", "text/csv"
+)
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 
 
@@ -48,12 +52,16 @@ def create(request: Request, archive: ArchiveDep, principal: PrincipalDep, body:
     return CartCreated(name=name, series=len(set(body.series)), url=url)
 
 
-@router.get("/carts/{name}", summary="The series of a shared cart")
+@router.get("/carts/{name}", summary="The series of a shared cart", responses=errors(404))
 def read(archive: ArchiveDep, principal: PrincipalDep, name: str) -> Cart:
     return Cart(name=name, series=cart_series(archive.engine, name, principal=principal))
 
 
-@router.get("/manifest", summary="A download manifest (.tcia or CSV) for every series matching the filters")
+@router.get(
+    "/manifest",
+    summary="A download manifest (.tcia or CSV) for every series matching the filters",
+    responses=MANIFESTS,
+)
 def manifest(
     request: Request,
     archive: ArchiveDep,

@@ -105,7 +105,14 @@ Format = Literal["json", "csv", "tcia", "s5cmd"]
 @router.post(
     "/cohorts/query",
     summary="Run a cohort query across imaging, genomics, clinical data and labels",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/x-tcia-manifest": {}}}},
+    responses={
+        200: {
+            "content": {
+                media: {}
+                for media in ("application/json", "text/csv", "application/x-tcia-manifest", "text/plain")
+            }
+        }
+    },
 )
 def query_cohort(
     request: Request,

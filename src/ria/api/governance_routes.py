@@ -21,6 +21,7 @@ from ria.access.citation import SelectionCitation, cite
 from ria.access.embargo import embargo_fields
 from ria.access.governance import CollectionChanges, change_settings
 from ria.api.deps import ArchiveDep, PrincipalDep
+from ria.api.openapi import errors, merge, success
 from ria.archive import Archive
 from ria.bounds import MAX_COUNT, MAX_EMBARGO_DAYS
 from ria.catalog.governance import Governance, audit_events, collection_names, read_governance
@@ -37,6 +38,10 @@ _MEDIA = {
     "csl-json": "application/vnd.citationstyles.csl+json",
 }
 Format = Literal["json", "text", "bibtex", "ris", "csl-json"]
+CITATION = merge(
+    success("The citation: JSON, or the text of the format asked for.", "application/json", *_MEDIA.values()),
+    errors(404),
+)
 
 
 def _visible(archive: Archive, principal: Principal, name: str) -> Governance:
@@ -56,7 +61,9 @@ def _require_admin(principal: Principal) -> None:
 @router.get(
     "/collections/{name}/accrual",
     summary="Cases by site and over time, days to the embargo threshold, embargo status (JSON or PNG)",
-    responses={200: {"content": {"application/json": {}, "image/png": {}}}},
+    responses=merge(
+        success("The report as JSON, or its chart as PNG.", "application/json", "image/png"), errors(404)
+    ),
 )
 def collection_accrual(
     name: str,
@@ -79,7 +86,9 @@ def _governance_json(record: Governance, principal: Principal) -> dict[str, Any]
 
 
 @router.get(
-    "/collections/{name}/governance", summary="A collection's terms: access, embargo, licence, DOI, sites"
+    "/collections/{name}/governance",
+    summary="A collection's terms: access, embargo, licence, DOI, sites",
+    responses=errors(404),
 )
 def get_governance(name: str, archive: ArchiveDep, principal: PrincipalDep) -> dict[str, Any]:
     return _governance_json(_visible(archive, principal, name), principal)
@@ -111,7 +120,11 @@ class GovernanceBody(BaseModel):
     reason: str | None = None
 
 
-@router.put("/collections/{name}/governance", summary="Change a collection's terms (administrators; audited)")
+@router.put(
+    "/collections/{name}/governance",
+    summary="Change a collection's terms (administrators; audited)",
+    responses=errors(403, 404),
+)
 def put_governance(
     name: str, body: GovernanceBody, archive: ArchiveDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -127,7 +140,7 @@ def put_governance(
     return _governance_json(record, principal)
 
 
-@router.get("/audit", summary="The audit trail, newest first (administrators)")
+@router.get("/audit", summary="The audit trail, newest first (administrators)", responses=errors(403))
 def list_audit(
     archive: ArchiveDep,
     principal: PrincipalDep,
@@ -147,6 +160,7 @@ def _answer(citation: SelectionCitation, fmt: Format) -> Response:
 @router.get(
     "/citations",
     summary="How to cite a selection: acknowledgment, DOIs, licences, embargo notices, BibTeX/RIS/CSL-JSON",
+    responses=CITATION,
 )
 def get_citation(
     archive: ArchiveDep,
@@ -177,7 +191,9 @@ class CitationBody(BaseModel):
 
 
 @router.post(
-    "/citations", summary="How to cite a selection given in the body (series, manifest, cart, cohort)"
+    "/citations",
+    summary="How to cite a selection given in the body (series, manifest, cart, cohort)",
+    responses=CITATION,
 )
 def post_citation(body: CitationBody, archive: ArchiveDep, principal: PrincipalDep) -> Response:
     from ria.cohort import CohortQuery

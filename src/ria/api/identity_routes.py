@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from ria.access import Principal
 from ria.access.tokens import revoke_token
 from ria.api.deps import get_archive, require_user
+from ria.api.openapi import errors
 from ria.archive import Archive
 from ria.errors import InvalidParameterError, UnsupportedMediaTypeError
 
@@ -104,6 +105,7 @@ async def named_token(request: Request) -> str | None:
     "/tokens/revoke",
     summary="Revoke one of your tokens (token as JSON or form; without it, the token of this request)",
     openapi_extra={"requestBody": _BODY},
+    responses=errors(400, 415),
 )
 def revoke(
     request: Request,

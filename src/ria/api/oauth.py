@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from ria.access.tokens import TokenPair, issue_session, refresh_session, sign_id_token
 from ria.access.users import authenticate_password
 from ria.api.deps import get_archive
+from ria.api.openapi import OAUTH_ERRORS
 from ria.archive import Archive
 
 __all__ = ["router"]
@@ -83,6 +84,7 @@ def _answer(
 @router.post(
     "/nbia-api/oauth/token",
     summary="Sign in (grant_type=password) or refresh (grant_type=refresh_token); OAuth 2.0 form post",
+    responses=OAUTH_ERRORS,
 )
 def token(
     request: Request,

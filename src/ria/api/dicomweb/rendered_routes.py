@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.routes import select_scoped
+from ria.api.openapi import collection_path
 from ria.archive import Archive
 from ria.bounds import parse_int
 from ria.dicomweb import wado
@@ -57,7 +58,8 @@ def _quality(text: str | None) -> int:
 
 def build_rendered_router(*, per_collection: bool) -> APIRouter:
     prefix = "/dicomweb/collections/{collection}" if per_collection else "/dicomweb"
-    router = APIRouter(prefix=prefix, tags=["DICOMweb"])
+    scoped = [Depends(collection_path)] if per_collection else []  # declares {collection}
+    router = APIRouter(prefix=prefix, tags=["DICOMweb"], dependencies=scoped)
 
     def scope(request: Request) -> str | None:
         return request.path_params.get("collection") if per_collection else None

@@ -23,6 +23,13 @@ from starlette.concurrency import run_in_threadpool
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.stow import handle_store
+from ria.api.openapi import (
+    STOW_BODY,
+    collection_path,
+    dicomweb_retrieve,
+    dicomweb_search,
+    dicomweb_store,
+)
 from ria.api.streaming import ChunkStream, chunked, peek
 from ria.archive import Archive
 from ria.dicomweb import qido, wado
@@ -33,6 +40,12 @@ __all__ = ["build_dicomweb_router", "select_scoped"]
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 DICOM_JSON = "application/dicom+json"
+SEARCH = dicomweb_search()
+INSTANCES = dicomweb_retrieve("application/dicom instance")
+METADATA = dicomweb_retrieve("", metadata=True)
+FRAMES = dicomweb_retrieve("frame (in its stored encoding)")
+BULKDATA = dicomweb_retrieve("bulk data value")
+STORE = dicomweb_store()
 
 
 def _base_url(request: Request, collection: str | None) -> str:
@@ -103,7 +116,8 @@ def select_scoped(
 def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
     """The DICOMweb routes at the service root, or under ``/collections/{collection}``."""
     prefix = "/dicomweb/collections/{collection}" if per_collection else "/dicomweb"
-    router = APIRouter(prefix=prefix, tags=["DICOMweb"])
+    scoped = [Depends(collection_path)] if per_collection else []  # declares {collection}
+    router = APIRouter(prefix=prefix, tags=["DICOMweb"], dependencies=scoped)
 
     def scope(request: Request) -> str | None:
         return request.path_params.get("collection") if per_collection else None
@@ -141,11 +155,21 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         response = await handle_store(archive, request, name, _base_url(request, name), study_uid)
         return _json(response.body, response.status)
 
-    @router.post("/studies", summary="STOW-RS: store instances (multipart/related; application/dicom)")
+    @router.post(
+        "/studies",
+        summary="STOW-RS: store instances (multipart/related; application/dicom)",
+        responses=STORE,
+        openapi_extra=STOW_BODY,
+    )
     async def stow(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
         return await store(request, archive, principal, None)
 
-    @router.post("/studies/{study}", summary="STOW-RS: store instances of one study")
+    @router.post(
+        "/studies/{study}",
+        summary="STOW-RS: store instances of one study",
+        responses=STORE,
+        openapi_extra=STOW_BODY,
+    )
     async def stow_study(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
@@ -183,33 +207,39 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         )
         return ChunkStream(chunked(pieces), source=items, media_type=DICOM_JSON, headers=headers)
 
-    @router.get("/studies", summary="QIDO-RS: search for studies")
+    @router.get("/studies", summary="QIDO-RS: search for studies", responses=SEARCH)
     async def search_studies(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
         return await search(request, archive, principal, "study")
 
-    @router.get("/series", summary="QIDO-RS: search for series in all studies")
+    @router.get("/series", summary="QIDO-RS: search for series in all studies", responses=SEARCH)
     async def search_all_series(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
         return await search(request, archive, principal, "series")
 
-    @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study")
+    @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study", responses=SEARCH)
     async def search_series(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "series", study)
 
-    @router.get("/instances", summary="QIDO-RS: search for instances in all studies")
+    @router.get("/instances", summary="QIDO-RS: search for instances in all studies", responses=SEARCH)
     async def search_all_instances(
         request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "instance")
 
-    @router.get("/studies/{study}/instances", summary="QIDO-RS: search for instances of a study")
+    @router.get(
+        "/studies/{study}/instances", summary="QIDO-RS: search for instances of a study", responses=SEARCH
+    )
     async def search_study_instances(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "instance", study)
 
-    @router.get("/studies/{study}/series/{series}/instances", summary="QIDO-RS: search instances of a series")
+    @router.get(
+        "/studies/{study}/series/{series}/instances",
+        summary="QIDO-RS: search instances of a series",
+        responses=SEARCH,
+    )
     async def search_instances(
         study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
@@ -238,19 +268,25 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
         return _multipart(parts(), "application/dicom")
 
-    @router.get("/studies/{study}", summary="WADO-RS: a study's instances")
+    @router.get("/studies/{study}", summary="WADO-RS: a study's instances", responses=INSTANCES)
     async def retrieve_study(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await retrieve(request, archive, principal, study)
 
-    @router.get("/studies/{study}/series/{series}", summary="WADO-RS: a series' instances")
+    @router.get(
+        "/studies/{study}/series/{series}", summary="WADO-RS: a series' instances", responses=INSTANCES
+    )
     async def retrieve_series(
         study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await retrieve(request, archive, principal, study, series)
 
-    @router.get("/studies/{study}/series/{series}/instances/{sop}", summary="WADO-RS: one instance")
+    @router.get(
+        "/studies/{study}/series/{series}/instances/{sop}",
+        summary="WADO-RS: one instance",
+        responses=INSTANCES,
+    )
     async def retrieve_instance(
         study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
@@ -278,27 +314,37 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
         return StreamingResponse(body(), media_type=DICOM_JSON)
 
-    @router.get("/studies/{study}/metadata", summary="WADO-RS: a study's metadata (DICOM JSON)")
+    @router.get(
+        "/studies/{study}/metadata", summary="WADO-RS: a study's metadata (DICOM JSON)", responses=METADATA
+    )
     async def study_metadata(
         study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await metadata(request, archive, principal, study)
 
-    @router.get("/studies/{study}/series/{series}/metadata", summary="WADO-RS: a series' metadata")
+    @router.get(
+        "/studies/{study}/series/{series}/metadata", summary="WADO-RS: a series' metadata", responses=METADATA
+    )
     async def series_metadata(
         study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await metadata(request, archive, principal, study, series)
 
     @router.get(
-        "/studies/{study}/series/{series}/instances/{sop}/metadata", summary="WADO-RS: instance metadata"
+        "/studies/{study}/series/{series}/instances/{sop}/metadata",
+        summary="WADO-RS: instance metadata",
+        responses=METADATA,
     )
     async def instance_metadata(
         study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await metadata(request, archive, principal, study, series, sop)
 
-    @router.get("/studies/{study}/series/{series}/instances/{sop}/frames/{frames}", summary="WADO-RS: frames")
+    @router.get(
+        "/studies/{study}/series/{series}/instances/{sop}/frames/{frames}",
+        summary="WADO-RS: frames",
+        responses=FRAMES,
+    )
     async def retrieve_frames(
         study: str,
         series: str,
@@ -320,7 +366,9 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         return _multipart(parts, layout.media_type)
 
     @router.get(
-        "/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}", summary="WADO-RS: bulk data"
+        "/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}",
+        summary="WADO-RS: bulk data",
+        responses=BULKDATA,
     )
     async def retrieve_bulkdata(
         study: str,

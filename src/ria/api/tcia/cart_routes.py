@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import errors, merge, success
 from ria.api.tcia.dialect import V1, pick
 from ria.api.tcia.fields import series_fields
 from ria.api.tcia.formats import TciaFormat, render, render_json
@@ -19,6 +20,13 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/nbia-api/services", tags=["TCIA shared carts"])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+CART_CONTENTS = merge(
+    success(
+        "The cart's series as JSON; an empty body when none is visible (TCIA's empty 200).",
+        "application/json",
+    ),
+    errors(404),
+)
 
 # TCIA's getContentsByName columns; the last really is "Date Released", with a space.
 _CART_COLUMNS = (
@@ -28,7 +36,9 @@ _CART_COLUMNS = (
 )  # fmt: skip
 
 
-@router.post("/createSharedList", summary="Save a list of series as a named shared cart")
+@router.post(
+    "/createSharedList", summary="Save a list of series as a named shared cart", responses=errors(404)
+)
 def create_shared_list(
     archive: ArchiveDep,
     principal: PrincipalDep,
@@ -41,7 +51,7 @@ def create_shared_list(
     return render_json({"name": chosen, "series": len(uids)})
 
 
-@router.get("/v1/getContentsByName", summary="The series of a shared cart")
+@router.get("/v1/getContentsByName", summary="The series of a shared cart", responses=CART_CONTENTS)
 def get_contents_by_name(
     archive: ArchiveDep, principal: PrincipalDep, name: Annotated[str, Query()]
 ) -> Response:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import errors, merge, success, tcia_table
 from ria.api.tcia.dialect import V4
 from ria.api.tcia.formats import parse_format, render, render_json
 from ria.api.tcia.params import allow_only, check_format, require_uid
@@ -28,7 +29,12 @@ from ria.storage.base import iter_range
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/nbia-api/services/v4", tags=["TCIA v4"], dependencies=[Depends(check_format)])
+router = APIRouter(
+    prefix="/nbia-api/services/v4",
+    tags=["TCIA v4"],
+    dependencies=[Depends(check_format)],
+    responses=tcia_table(),
+)
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 Text = Annotated[str | None, Query()]
 HUMAN = {"speciesCode": "337915000", "speciesDescription": "Homo sapiens"}
@@ -160,6 +166,7 @@ def _normalise_doi(value: str) -> str:
 @router.post(
     "/getCollectionOrSeriesForDOI",
     summary="The collection (or its series) a DOI names",
+    responses=errors(404),
     dependencies=[Depends(allow_only("DOI", "CollectionOrSeries", "format"))],
 )
 def get_collection_or_series_for_doi(
@@ -193,6 +200,7 @@ def get_collection_or_series_for_doi(
 @router.get(
     "/getDicomTags",
     summary="The DICOM header of a series' first instance as element/name/data rows",
+    responses=errors(404),
     dependencies=[Depends(allow_only("SeriesUID", "format"))],
 )
 async def get_dicom_tags(
@@ -223,6 +231,7 @@ def _blob_md5(archive: Archive, key: str) -> str:
 @router.get(
     "/getMD5HashForImage",
     summary="The MD5 of one instance's file",
+    responses=merge(success("The MD5 digest, hexadecimal.", "text/plain"), errors(404)),
     dependencies=[Depends(allow_only("SOPInstanceUID", "format"))],
 )
 def get_md5_hash_for_image(
@@ -241,6 +250,7 @@ def get_md5_hash_for_image(
 @router.post(
     "/getMD5Hierarchy",
     summary="MD5 digest of a series, study, patient or collection (TCIA's hierarchy hash)",
+    responses=success("The MD5 digest, hexadecimal; empty when nothing matches.", "text/plain"),
     dependencies=[Depends(allow_only("SeriesInstanceUID", "StudyInstanceUID", "PatientID", "Collection"))],
 )
 async def get_md5_hierarchy(

@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import UNSATISFIABLE_RANGE, errors, merge, success
 from ria.api.tcia.dialect import Dialect
 from ria.api.tcia.params import allow_only, require_uid
 from ria.archive import Archive
@@ -28,6 +29,7 @@ __all__ = ["build_download_router"]
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 SeriesUid = Annotated[str, Query(alias="SeriesInstanceUID")]
+SERIES_ZIP = merge(success("The series as a ZIP, streamed.", "application/zip"), errors(404, 409))
 
 
 def _yes(name: str, value: str | None) -> bool:
@@ -63,6 +65,7 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         summary="A series as a ZIP: LICENSE, then its DICOM files (streamed)",
         dependencies=strict("SeriesInstanceUID", "NewFileNames", "IncludeMD5"),
         response_class=StreamingResponse,
+        responses=SERIES_ZIP,
     )
     def get_image(
         archive: ArchiveDep,
@@ -81,6 +84,7 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         summary="A series as a ZIP ending with md5hashes.csv (Filename,MD5Hash)",
         dependencies=strict("SeriesInstanceUID"),
         response_class=StreamingResponse,
+        responses=SERIES_ZIP,
     )
     def get_image_with_md5_hash(
         archive: ArchiveDep, principal: PrincipalDep, series_uid: SeriesUid
@@ -93,6 +97,12 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         summary="One DICOM instance (application/dicom), resumable with Range",
         dependencies=strict("SeriesInstanceUID", "SOPInstanceUID"),
         response_class=StreamingResponse,
+        responses=merge(
+            success("The instance's bytes.", "application/dicom"),
+            success("The requested byte range of the instance.", "application/dicom", status=206),
+            UNSATISFIABLE_RANGE,
+            errors(404),
+        ),
     )
     def get_single_image(
         request: Request,

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import Responses, errors, tcia_table
 from ria.api.tcia.dialect import Dialect, parse_date
 from ria.api.tcia.fields import (
     embargoed,
@@ -44,12 +45,15 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         prefix=f"/nbia-api/services/{dialect.version}",
         tags=[f"TCIA {dialect.version}"],
         dependencies=[Depends(check_format)],  # before any route asks the catalogue
+        responses=tcia_table(),
     )
     v4 = dialect.version == "v4"
 
-    def get(path: str, summary: str, *allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def get(
+        path: str, summary: str, *allowed: str, responses: Responses | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         dependencies = [Depends(allow_only(*allowed))] if dialect.strict_parameters else []
-        return router.get(path, summary=summary, dependencies=dependencies)
+        return router.get(path, summary=summary, dependencies=dependencies, responses=responses)
 
     def values(
         archive: Archive,
@@ -257,7 +261,13 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         since = parse_date("fromDate", from_date, pattern, updated_help)
         return series_rows(archive, principal, SeriesFilter(released_from=since), format)
 
-    @get("/getSeriesSize", "Bytes and instance count of one series", "SeriesInstanceUID", "format")
+    @get(
+        "/getSeriesSize",
+        "Bytes and instance count of one series",
+        "SeriesInstanceUID",
+        "format",
+        responses=errors(404),
+    )
     def get_series_size(
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -285,7 +295,11 @@ def build_query_router(dialect: Dialect) -> APIRouter:
 
     if not v4:
 
-        @router.get("/getSeriesMetaData", summary="One series described with TCIA's human-readable labels")
+        @router.get(
+            "/getSeriesMetaData",
+            summary="One series described with TCIA's human-readable labels",
+            responses=errors(404),
+        )
         def get_series_metadata_v1(
             archive: ArchiveDep,
             principal: PrincipalDep,

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
+from ria.api.openapi import errors, merge, success
 from ria.api.tcia.criteria import parse_criteria
 from ria.api.tcia.formats import render_json
 from ria.api.tcia.params import allow_only, split_list
@@ -32,6 +33,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/nbia-api/services/v4", tags=["TCIA v4"])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 MANIFEST_MEDIA_TYPE = "application/x-nbia-manifest-file"
+MANIFEST = merge(success("A .tcia manifest (a download).", MANIFEST_MEDIA_TYPE), errors(404))
 
 
 def _form_dict(form: Iterable[tuple[str, object]]) -> dict[str, str]:
@@ -136,7 +138,9 @@ async def get_simple_search(request: Request, archive: ArchiveDep, principal: Pr
 
 
 @router.post(
-    "/getManifestForSimpleSearch", summary="A .tcia manifest of every series of the matching subjects"
+    "/getManifestForSimpleSearch",
+    summary="A .tcia manifest of every series of the matching subjects",
+    responses=MANIFEST,
 )
 async def get_manifest_for_simple_search(
     request: Request, archive: ArchiveDep, principal: PrincipalDep
@@ -165,6 +169,7 @@ def _existing(archive: Archive, principal: Principal, uids: tuple[str, ...]) -> 
 @router.post(
     "/getManifestText",
     summary="A .tcia manifest for a list of series",
+    responses=MANIFEST,
     dependencies=[Depends(allow_only("list", "includeAnnotation"))],
 )
 def get_manifest_text(
@@ -182,6 +187,7 @@ def get_manifest_text(
 @router.post(
     "/getManifestFromPatientStudySeries",
     summary="A .tcia manifest for patients, studies and/or series",
+    responses=MANIFEST,
     dependencies=[
         Depends(allow_only("patientIDs", "studyUIDs", "seriesUIDs", "anyOrAll", "includeAnnotation"))
     ],
@@ -230,6 +236,7 @@ def get_manifest_from_patient_study_series(
 @router.post(
     "/getManifestForCollection",
     summary="A .tcia manifest of a whole collection",
+    responses=MANIFEST,
     dependencies=[Depends(allow_only("collection", "visibility", "includeAnnotation"))],
 )
 def get_manifest_for_collection(

@@ -1,0 +1,190 @@
+"""The OpenAPI description is a contract a generated client can trust (issue 15, item 4).
+
+Two halves, both over a real uvicorn server on loopback holding real DICOM (pydicom's own
+test files) on SQLite and on PostgreSQL:
+
+1. The document served at ``/api/v1/openapi.json`` is valid OpenAPI 3.1
+   (``openapi-spec-validator``), and every ``{name}`` in a path template is declared as a
+   path parameter of every operation on that path (read off the template independently).
+2. schemathesis calls every operation with generated requests and holds each answer to
+   the description: ``not_a_server_error``, ``status_code_conformance``,
+   ``content_type_conformance`` and ``response_schema_conformance``.
+
+How authenticated operations are exercised: every request carries an administrator's
+bearer token (``Authorization: Bearer``), so the admin-only routes (audit, governance,
+STOW) and the signed-in ones (TCIA v2, ``/api/v1/me``) run their real code instead of
+stopping at a 401; the 401 answers themselves are declared from the routes' dependencies
+and checked by the test of :mod:`ria.api.openapi`'s rules below. ``POST
+/api/v1/tokens/revoke`` without a body revokes the token it is called with, so each of
+its calls gets a fresh administrator token of its own.
+
+Nothing is excluded: STOW-RS is called too (schemathesis cannot build a DICOM
+multipart body, so its cases are the refusals — missing or wrong bodies — which must
+still be declared answers).
+
+Bounded: ``MAX_EXAMPLES`` generated cases per operation and database, no deadline (the
+machine is shared); the whole file runs in about three minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from pydicom.data import get_testdata_file
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ria.access.identity import add_user, issue_api_token
+from ria.archive import Archive
+from ria.settings import Settings
+from tests.api.conftest import LiveServer, bearer
+from tests.conftest import throwaway_postgres
+
+MAX_EXAMPLES = 8
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+REAL_FILES = ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm")
+"""pydicom's test files: CT and MR, a JPEG 2000 and an RLE instance (frames, rendering)."""
+REVOKE = "/api/v1/tokens/revoke"
+BOUNDARY = "ria-contract-6a0f"
+
+
+def stow_body(files: tuple[Path, ...]) -> bytes:
+    """A STOW-RS request body (PS3.18 10.5): the real files as application/dicom parts."""
+    parts = [
+        f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode() + path.read_bytes() + b"\r\n"
+        for path in files
+    ]
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+@schemathesis.serializer("multipart/related")
+def _real_dicom(_ctx: Any, _value: Any) -> bytes:
+    """schemathesis cannot invent DICOM: STOW-RS cases send pydicom's real files instead."""
+    return stow_body(tuple(Path(str(get_testdata_file(name))) for name in REAL_FILES))
+
+
+class Contract:
+    """A live server over a real archive, and an administrator's token for it."""
+
+    def __init__(self, server: LiveServer, archive: Archive) -> None:
+        self.server = server
+        self.archive = archive
+        self.admin = issue_api_token(archive.engine, "root", actor="test")
+
+    def token_for(self, path: str) -> str:
+        # revoking without a body revokes the request's own token: give it one to lose
+        return issue_api_token(self.archive.engine, "root", actor="test") if path == REVOKE else self.admin
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def contract(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contract]:
+    root = tmp_path_factory.mktemp(f"contract-{request.param}")
+    scans = root / "scans"
+    scans.mkdir()
+    for name in REAL_FILES:
+        found = get_testdata_file(name)
+        assert found is not None, name
+        shutil.copy(str(found), scans / name)
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(_database(request))
+        archive = stack.enter_context(Archive(Settings(data_dir=root / "data", database_url=url, workers=1)))
+        report = archive.ingest([scans], collection="TCGA-LUAD")
+        assert report.ingested == len(REAL_FILES), report.summary()
+        add_user(archive.engine, "root", admin=True, actor="test")
+        yield Contract(stack.enter_context(LiveServer(archive)), archive)
+
+
+def _database(request: pytest.FixtureRequest) -> contextlib.AbstractContextManager[str | None]:
+    """``None`` for SQLite, else a throw-away PostgreSQL database (as tests/conftest.py makes them)."""
+    if request.param == "sqlite":
+        return contextlib.nullcontext(None)
+    return throwaway_postgres(request.getfixturevalue("postgres_admin_url"))
+
+
+@pytest.fixture(scope="module")
+def document(contract: Contract) -> dict[str, Any]:
+    response = httpx.get(f"{contract.server.url}/api/v1/openapi.json", timeout=30)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # raises on the first violation
+
+
+def test_every_path_parameter_is_declared(document: dict[str, Any]) -> None:
+    missing = []
+    for path, item in document["paths"].items():
+        named = set(re.findall(r"\{([^}/]+)\}", path))
+        shared = {p["name"] for p in item.get("parameters", []) if p["in"] == "path"}
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            declared = shared | {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            missing += [f"{method.upper()} {path}: {name}" for name in sorted(named - declared)]
+    assert not missing
+
+
+def test_errors_are_the_error_body(document: dict[str, Any]) -> None:
+    """No FastAPI 422 validation schema is left: Ria answers those as 400 with its own body.
+
+    Every error with a body is Ria's ``Error`` (the token endpoint's are OAuth's, RFC 6749);
+    STOW-RS's 409 may also be DICOM JSON (its FailedSOPSequence, PS3.18 10.5.3); the one error
+    without a body is getSingleImage's 416, which carries Content-Range instead.
+    """
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    bodiless = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith(("4", "5")):
+                    continue
+                if "content" not in response:
+                    bodiless.append((path, status))
+                elif path == "/nbia-api/oauth/token" and status == "400":
+                    assert response["content"]["application/json"]["schema"]["title"] == "OAuthError"
+                elif "STOW-RS" in operation["summary"] and status == "409":
+                    assert response["content"]["application/json"] == error["application/json"]
+                    assert set(response["content"]) == {"application/json", "application/dicom+json"}
+                else:
+                    assert response["content"] == error, (method, path, status)
+    assert {status for _, status in bodiless} == {"416"}
+
+
+@pytest.fixture(scope="module")
+def api_schema(contract: Contract) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{contract.server.url}/api/v1/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_operation_keeps_the_contract(case: schemathesis.Case, contract: Contract) -> None:
+    headers = bearer(contract.token_for(case.operation.path))
+    if case.media_type and case.media_type.startswith("multipart/related"):
+        headers["Content-Type"] = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
+    case.call_and_validate(base_url=contract.server.url, headers=headers, checks=CHECKS)
