@@ -168,6 +168,25 @@ def test_errors_are_the_error_body(document: dict[str, Any]) -> None:
     assert {status for _, status in bodiless} == {"416"}
 
 
+def test_declared_401_is_what_a_dead_token_gets(contract: Contract, document: dict[str, Any]) -> None:
+    """401 is declared exactly where a revoked token is refused: read off each route, checked by calling it.
+
+    The token is a real one, revoked before the calls; path parameters are placeholders
+    (the token is checked before the path is looked up).
+    """
+    dead = issue_api_token(contract.archive.engine, "root", actor="test")
+    assert httpx.post(f"{contract.server.url}{REVOKE}", headers=bearer(dead), timeout=30).status_code == 200
+    wrong = []
+    with httpx.Client(base_url=contract.server.url, headers=bearer(dead), timeout=30) as http:
+        for path, item in document["paths"].items():
+            url = re.sub(r"\{[^}]+\}", "x", path)
+            for method, operation in item.items():
+                answered = http.request(method.upper(), url).status_code
+                if (answered == 401) != ("401" in operation["responses"]):
+                    wrong.append(f"{method.upper()} {path}: {answered}")
+    assert not wrong
+
+
 @pytest.fixture(scope="module")
 def api_schema(contract: Contract) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{contract.server.url}/api/v1/openapi.json")
