@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from ria.access.embargo import embargo_notices
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.openapi import errors, success
+from ria.api.origin import public_base_url
 from ria.api.streaming import stream_text
 from ria.archive import Archive
 from ria.catalog.carts import cart_series, create_cart
@@ -48,7 +49,7 @@ class Cart(BaseModel):
 @router.post("/carts", status_code=201, summary="Create a shared cart")
 def create(request: Request, archive: ArchiveDep, principal: PrincipalDep, body: CartRequest) -> CartCreated:
     name = create_cart(archive.engine, body.series, body.name, body.description, principal=principal)
-    url = f"{str(request.base_url).rstrip('/')}/nbia-api/services/v1/getContentsByName?name={name}"
+    url = f"{public_base_url(request)}/nbia-api/services/v1/getContentsByName?name={name}"
     return CartCreated(name=name, series=len(set(body.series)), url=url)
 
 
@@ -88,7 +89,7 @@ def manifest(
         render = partial(iter_csv_manifest, embargo_notices=notices)
         media, name = "text/csv; charset=utf-8", "manifest.csv"
     else:
-        server = str(request.base_url).rstrip("/") + "/nbia-api/services/v4/getImage"
+        server = public_base_url(request) + "/nbia-api/services/v4/getImage"
 
         def render(rows: Iterator[SeriesRow]) -> Iterator[str]:
             return iter_tcia_manifest((row.series_instance_uid for row in rows), download_server_url=server)

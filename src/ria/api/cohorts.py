@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ria.access import Principal
 from ria.access.embargo import embargo_notices
 from ria.api.deps import get_archive, get_principal
+from ria.api.origin import public_base_url
 from ria.api.streaming import stream_text
 from ria.archive import Archive
 from ria.bounds import MAX_COUNT
@@ -181,7 +182,7 @@ def query_cohort(
                 media_type="text/plain; charset=utf-8",
                 headers={"Content-Disposition": 'attachment; filename="cohort-s5cmd.txt"'},
             )
-        server = str(request.base_url).rstrip("/") + "/nbia-api/services/v4/getImage"
+        server = public_base_url(request) + "/nbia-api/services/v4/getImage"
 
         def tcia(rows: Iterator[SeriesRow]) -> Iterator[str]:
             local = (row.series_instance_uid for row in rows if not row.is_remote)

@@ -10,7 +10,6 @@ what the caller's principal may see, like every other route.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from ria.api.openapi import (
     dicomweb_search,
     dicomweb_store,
 )
+from ria.api.origin import may_curate_locally, public_base_url
 from ria.api.streaming import ChunkStream, chunked, peek
 from ria.archive import Archive
 from ria.dicomweb import qido, wado
@@ -49,7 +49,7 @@ STORE = dicomweb_store()
 
 
 def _base_url(request: Request, collection: str | None) -> str:
-    root = str(request.base_url).rstrip("/") + "/dicomweb"
+    root = public_base_url(request) + "/dicomweb"
     return root if collection is None else f"{root}/collections/{collection}"
 
 
@@ -82,14 +82,6 @@ def _dicom_accept(request: Request, stored_syntaxes: set[str | None]) -> None:
         'instances are served as multipart/related; type="application/dicom" in their stored transfer syntax '
         f"({', '.join(sorted(s or 'unknown' for s in stored_syntaxes))}); Ria does not transcode"
     )
-
-
-def _is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _multipart(parts: Iterator[tuple[str, Iterator[bytes]]], part_type: str) -> StreamingResponse:
@@ -138,19 +130,20 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         request: Request, archive: Archive, principal: Principal, study_uid: str | None
     ) -> Response:
         # Storing is curating: an administrator's token from anywhere, or this machine without a
-        # token (whoever can reach loopback can reach the data folder: the CLI's operator). A
-        # signed-in non-administrator is refused even here — they said who they are.
-        curator = principal.is_admin or (principal.is_anonymous and _is_loopback(request))
+        # token where the operator allows it (ria demo, ria serve --local-curators). A signed-in
+        # non-administrator is refused even here — they said who they are.
+        curator = principal.is_admin or (principal.is_anonymous and may_curate_locally(request))
         if not curator:
             raise ForbiddenError(
                 "STOW-RS stores as a curator: send an administrator's token "
-                "(ria users add NAME --admin; ria users token NAME), or post from this machine"
+                "(ria users add NAME --admin; ria users token NAME)"
             )
-        name = scope(request)
+        name = scope(request) or archive.settings.stow_collection
         if name is None:
             raise InvalidParameterError(
                 "collection",
-                "STOW-RS needs a collection: POST to /dicomweb/collections/{collection}/studies",
+                "STOW-RS needs a collection: POST to /dicomweb/collections/{collection}/studies "
+                "(or start the server with --stow-collection NAME)",
             )
         response = await handle_store(archive, request, name, _base_url(request, name), study_uid)
         return _json(response.body, response.status)
@@ -354,9 +347,30 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         archive: ArchiveDep,
         principal: PrincipalDep,
     ) -> Response:
-        numbers = wado.parse_frame_numbers(frames)
-        (row,) = await run_in_threadpool(selected, archive, principal, request, study, series, sop)
+        return await frames_of(request, archive, principal, (study, series, sop), frames)
+
+    @router.get(
+        "/studies/{study}/series/{series}/instances/{sop}/frames",
+        summary="WADO-RS: every frame (the pixel data's BulkDataURI in metadata)",
+        responses=FRAMES,
+    )
+    async def retrieve_all_frames(
+        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+    ) -> Response:
+        return await frames_of(request, archive, principal, (study, series, sop), None)
+
+    async def frames_of(
+        request: Request,
+        archive: Archive,
+        principal: Principal,
+        uids: tuple[str, str, str],
+        frames: str | None,
+    ) -> Response:
+        """The frames a list names, or every frame: clients follow the metadata's BulkDataURI as given."""
+        numbers = None if frames is None else wado.parse_frame_numbers(frames)
+        (row,) = await run_in_threadpool(selected, archive, principal, request, *uids)
         layout = await run_in_threadpool(wado.frame_layout, archive, row)
+        numbers = numbers or list(range(1, len(layout.spans) + 1))
         for number in numbers:
             if number > len(layout.spans):
                 raise NotFoundError(f"frame {number} does not exist: the instance has {len(layout.spans)}")

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.openapi import errors, merge, success
+from ria.api.origin import public_base_url
 from ria.api.tcia.criteria import parse_criteria
 from ria.api.tcia.formats import render_json
 from ria.api.tcia.params import allow_only, split_list
@@ -93,7 +94,7 @@ def _page_json(page: SubjectPage, sort: str) -> dict[str, object]:
 def _manifest(request: Request, uids: list[str], include_annotation: bool, filename: str) -> Response:
     if not uids:
         raise NotFoundError("No authorized series found for the given criteria.")
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(request)
     lines = iter_tcia_manifest(
         uids,
         download_server_url=f"{base}/nbia-api/services/v4/getImage",
