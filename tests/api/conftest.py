@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -14,6 +16,9 @@ import uvicorn
 from ria.access import identity as idn
 from ria.api import create_app
 from ria.archive import Archive
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def free_port() -> int:
@@ -72,3 +77,22 @@ def alice(archive: Archive) -> idn.User:
     user = idn.authenticate_password(archive.engine, "alice", PASSWORD)
     assert user is not None
     return user
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium (``apt-get install chromium``): Playwright drives it as is, no ``playwright install``."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the browser tests (CORS, OHIF); WebGL on SwiftShader, as there is no GPU."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+        )
+        yield launched
+        launched.close()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pydicom
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from ria.access.identity import add_user, issue_api_token
 from ria.archive import Archive
@@ -26,9 +26,8 @@ from ria.errors import ConfigurationError
 from ria.sample import find_test_file
 from ria.settings import Settings
 from tests.api.conftest import LiveServer, free_port
-from tests.live import RIA
+from tests.cli.test_cli import RIA
 
-CHROMIUM = "/usr/bin/chromium"
 COLLECTION = "TCGA-LUAD"
 
 PAGE_SCRIPT = """async ([url, token]) => {
@@ -73,14 +72,6 @@ def page_origin(tmp_path: Path) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 def _archive_with_an_image(settings: Settings) -> tuple[Archive, str, pydicom.Dataset]:
