@@ -1,0 +1,207 @@
+"""The real OHIF Viewer 3.13 in headless Chromium against Ria (issue 15: every real client works unmodified).
+
+OHIF's prebuilt ``dist/`` (npm ``@ohif/app``, integrity-checked, see tests/api/ohif.py) is served on
+loopback with an ``app-config.js`` pointing its DICOMweb data source at a live Ria, and driven by
+Playwright in Debian's Chromium. The archive holds pydicom's CT and MR and copies without a Modality
+(tests/api/modality_cases.py): before Ria left value-less attributes out, the study list failed
+with "Data Source Connection Error: Cannot read properties of undefined (reading 'length')".
+
+Expected rows (patient names, dates, modalities, instance counts, patient IDs) come from pydicom's
+reading of the files; the CT viewport is compared with pydicom's pixel data by correlation.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, ConsoleMessage, Page
+
+from ria.api import create_app
+from ria.archive import Archive
+from tests.api.conftest import LiveServer
+from tests.api.modality_cases import Case, write_cases
+from tests.api.ohif import app_config, ohif_dist, site_app
+
+COLLECTION = "TCGA-LUAD"
+WAIT_MS = 90_000  # how long to wait for the viewer to get somewhere: a readiness bound, not a speed claim
+FAILURE = "Data Source Connection Error"
+
+
+@pytest.fixture(scope="module")
+def dist() -> Path:
+    return ohif_dist()
+
+
+@pytest.fixture
+def cases(archive: Archive, tmp_path: Path) -> list[Case]:
+    written = write_cases(tmp_path / "cases")
+    report = archive.ingest([case.path for case in written], collection=COLLECTION)
+    assert report.ingested == len(written), report.summary()
+    return written
+
+
+@dataclass
+class Viewer:
+    """One browser page on OHIF, with every page error and console error it reported."""
+
+    page: Page
+    errors: list[str]
+
+    def assert_no_failure(self) -> None:
+        assert self.page.get_by_text(FAILURE).count() == 0, self.page.inner_text("body")
+        assert self.errors == [], self.errors
+
+
+@contextlib.contextmanager
+def _open(browser: Browser, url: str) -> Iterator[Viewer]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Cannot read properties" in message.text:
+            errors.append(f"console: {message.text}")
+
+    page.on("console", console)
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    try:
+        yield Viewer(page, errors)
+    finally:
+        context.close()
+
+
+def _serve_ohif(
+    live: LiveServer, dist: Path, dicomweb_root: str, archive: Archive | None = None
+) -> LiveServer:
+    """Make ``live`` (not started yet) serve OHIF's dist, its data source at ``dicomweb_root``; with
+    ``archive``, Ria's app for it answers ``/dicomweb`` in the same server (one origin).
+
+    :class:`LiveServer` stays the one uvicorn-in-a-thread launcher: only its app is swapped, before
+    it starts (uvicorn loads ``config.app`` when it runs)."""
+    archive_app = create_app(archive) if archive is not None else None
+    live.server.config.app = site_app(dist, app_config(dicomweb_root), archive_app)
+    return live
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """What OHIF's study list shows for a study, from pydicom: name, date, modalities, description,
+    instances; and the PatientID its details panel shows."""
+
+    patient: str
+    date: str
+    modalities: str
+    description: str
+    instances: str
+    patient_id: str
+
+
+def _expected_rows(cases: list[Case]) -> list[StudyRow]:
+    studies: dict[str, list[Case]] = {}
+    for case in cases:
+        studies.setdefault(str(case.dataset.StudyInstanceUID), []).append(case)
+    rows = []
+    for members in studies.values():
+        ds = members[0].dataset
+        name = ds.PatientName
+        modalities = sorted({str(c.dataset.Modality) for c in members if c.dataset.get("Modality")})
+        date = dt.datetime.strptime(str(ds.StudyDate), "%Y%m%d").strftime("%d-%b-%Y")
+        rows.append(
+            StudyRow(
+                f"{name.family_name}, {name.given_name}",
+                date,
+                "/".join(modalities),
+                str(ds.get("StudyDescription") or "No Description"),  # OHIF's words for none
+                str(len(members)),
+                ds.PatientID,
+            )
+        )
+    return sorted(rows, key=lambda row: dt.datetime.strptime(row.date, "%d-%b-%Y"), reverse=True)
+
+
+def _study_list(viewer: Viewer, expected: list[StudyRow]) -> None:
+    """The study list shows every study with pydicom's values, and each one's PatientID when selected."""
+    page = viewer.page
+    listed = page.get_by_text(f"1-{len(expected)} of {len(expected)}")
+    listed.or_(page.get_by_text(FAILURE)).first.wait_for()  # whichever comes: the list, or OHIF's error
+    viewer.assert_no_failure()
+    shown = []
+    for line in page.locator("tbody tr").all():
+        cells = [cell.inner_text().strip() for cell in line.locator("td").all()]
+        if len(cells) >= 6 and cells[1]:  # patient, date, modalities, description, accession, instances
+            shown.append((cells[0], cells[1], cells[2], cells[3], cells[5]))
+    assert shown == [(r.patient, r.date, r.modalities, r.description, r.instances) for r in expected]
+    for row in expected:
+        page.locator("tbody tr", has_text=row.date).click()
+        page.get_by_text(row.patient_id, exact=True).wait_for()
+    viewer.assert_no_failure()
+
+
+def _rendered_ct(viewer: Viewer, ct: Case) -> None:
+    """Open the CT study from the list in the Basic Viewer; the viewport must show pydicom's pixels."""
+    page = viewer.page
+    date = dt.datetime.strptime(str(ct.dataset.StudyDate), "%Y%m%d").strftime("%d-%b-%Y")
+    page.locator("tbody tr", has_text=date).click()
+    page.get_by_role("button", name="Basic Viewer").click()
+    page.wait_for_url(f"**/viewer?StudyInstanceUIDs={ct.dataset.StudyInstanceUID}*")
+    page.wait_for_function(
+        """() => {
+            const canvas = document.querySelector('canvas.cornerstone-canvas');
+            if (!canvas || !canvas.width) return false;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 0; i < data.length; i += 4) if (data[i] !== data[0]) return true;
+            return false;
+        }"""
+    )
+    png = page.evaluate("() => document.querySelector('canvas.cornerstone-canvas').toDataURL('image/png')")
+    shown = np.asarray(
+        Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1]))).convert("L"), dtype=float
+    )
+    # Cornerstone fits the image to the viewport and centres it: crop that square, bin it to the image's size.
+    side = min(shown.shape)
+    top, left = (shown.shape[0] - side) // 2, (shown.shape[1] - side) // 2
+    square = Image.fromarray(shown[top : top + side, left : left + side])
+    binned = np.asarray(
+        square.resize((ct.dataset.Columns, ct.dataset.Rows), Image.Resampling.BOX), dtype=float
+    )
+    hounsfield = ct.dataset.pixel_array * float(ct.dataset.RescaleSlope) + float(ct.dataset.RescaleIntercept)
+    assert binned.std() > 10, "the viewport is blank"
+    assert np.corrcoef(binned.ravel(), hounsfield.ravel())[0, 1] > 0.98
+    viewer.assert_no_failure()
+
+
+def test_study_list_and_ct_from_the_same_origin(
+    archive: Archive, cases: list[Case], dist: Path, browser: Browser
+) -> None:
+    """OHIF and /dicomweb behind one host, as a site deploys them: no CORS involved."""
+    site = LiveServer(archive)
+    with _serve_ohif(site, dist, f"{site.url}/dicomweb", archive), _open(browser, f"{site.url}/") as viewer:
+        _study_list(viewer, _expected_rows(cases))
+        _rendered_ct(viewer, next(c for c in cases if c.name == "ct"))
+
+
+def test_study_list_and_ct_from_another_origin(
+    archive: Archive, cases: list[Case], dist: Path, browser: Browser
+) -> None:
+    """OHIF on its own origin calling Ria on another, allowed by ``Settings.cors_origins``."""
+    site = LiveServer(archive)  # to serve OHIF only; its URL is the origin Ria must allow
+    allowing = replace(archive.settings, cors_origins=(site.url,))
+    with (
+        Archive(allowing) as same_data,
+        LiveServer(same_data) as ria,
+        _serve_ohif(site, dist, f"{ria.url}/dicomweb"),
+        _open(browser, f"{site.url}/") as viewer,
+    ):
+        _study_list(viewer, _expected_rows(cases))
+        _rendered_ct(viewer, next(c for c in cases if c.name == "ct"))
