@@ -25,6 +25,7 @@ from ria.access.tokens import TokenPair, issue_session, refresh_session, sign_id
 from ria.access.users import authenticate_password
 from ria.api.deps import get_archive
 from ria.api.openapi import OAUTH_ERRORS
+from ria.api.origin import public_base_url
 from ria.archive import Archive
 
 __all__ = ["router"]
@@ -52,7 +53,7 @@ def _id_token(request: Request, archive: Archive, pair: TokenPair, client_id: st
     """
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": str(request.base_url).rstrip("/") + "/nbia-api/oauth",
+        "iss": public_base_url(request) + "/nbia-api/oauth",
         "sub": pair.user,
         "preferred_username": pair.user,
         "aud": client_id,
