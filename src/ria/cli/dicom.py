@@ -48,6 +48,15 @@ def dicom_listen(
             show_default=False,
         ),
     ] = None,
+    store_batch: Annotated[
+        int,
+        typer.Option(
+            "--store-batch",
+            min=1,
+            help="C-STORE instances of one association ingested per catalogue transaction (each is "
+            "kept durably before its Success status; see docs/conformance.md, DIMSE).",
+        ),
+    ] = 200,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -62,6 +71,7 @@ def dicom_listen(
         collection=collection,
         ae_collections=parse_ae_collections(ae_collection or []),
         known_aes=parse_known_aes(known_ae or []),
+        store_batch=store_batch,
     )
     settings = build_settings(data_dir, database_url)
     # Association summaries (AE titles, addresses, counts: never data values) are the node's output.

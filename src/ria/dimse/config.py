@@ -46,6 +46,7 @@ class NodeConfig:
         ae_collections: called AE title → collection for C-STORE.
         known_aes: AE title → (host, port) of C-MOVE destinations.
         max_associations: associations served at once (others are rejected, "busy").
+        store_batch: C-STORE instances of one association ingested per catalogue transaction.
     """
 
     ae_title: str
@@ -55,6 +56,7 @@ class NodeConfig:
     ae_collections: Mapping[str, str] = field(default_factory=dict)
     known_aes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     max_associations: int = 10
+    store_batch: int = 200
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ae_title", validate_ae_title(self.ae_title))
@@ -73,6 +75,8 @@ class NodeConfig:
         object.__setattr__(self, "known_aes", MappingProxyType(known))
         if self.max_associations < 1:
             raise InvalidParameterError("max_associations", "max_associations must be at least 1")
+        if self.store_batch < 1:
+            raise InvalidParameterError("store_batch", "store_batch must be at least 1")
 
     def collection_for(self, called_ae_title: str) -> str | None:
         """The collection C-STORE files instances in for this called AE title (``None``: refuse)."""

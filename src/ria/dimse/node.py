@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.pdu_primitives import A_RELEASE
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog.dimse_queries import iter_matches
@@ -41,8 +42,10 @@ from ria.dimse.retrieve import (
     retrieve_plan,
     storage_order,
 )
-from ria.dimse.store import SUCCESS, store_received
+from ria.dimse.sockets import set_nodelay
+from ria.dimse.store import SUCCESS, AssociationStore
 from ria.errors import ConfigurationError
+from ria.ingestion.inbox import Inbox
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association
@@ -76,6 +79,7 @@ class _Activity:
     found: int = 0
     retrieves: int = 0
     sent: int = 0
+    store: AssociationStore | None = None
 
     def count_sent(self) -> None:
         self.sent += 1
@@ -151,6 +155,7 @@ class DicomNode:
     def handlers(self) -> list[Any]:
         return [
             (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_C_ECHO, self._on_echo),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_FIND, self._on_find),
@@ -166,6 +171,9 @@ class DicomNode:
         """Listen in background threads; returns once the port is bound."""
         if self._server is not None:
             raise ConfigurationError("the DICOM node is already listening")
+        recovered = Inbox.recover(self.archive)
+        if recovered:
+            log.warning("ingested %d instances acknowledged before the node last stopped", recovered)
         try:
             self._server = self.ae.start_server(
                 (self.config.host, self.config.port), block=False, evt_handlers=self.handlers
@@ -221,7 +229,17 @@ class DicomNode:
 
     @staticmethod
     def _on_requested(event: Event) -> None:
+        set_nodelay(event)
         storage_order(event.assoc)
+
+    def _on_acse(self, event: Event) -> None:
+        """A release request: ingest what this association sent before the release is answered."""
+        primitive = event.primitive  # type: ignore[attr-defined]
+        if isinstance(primitive, A_RELEASE) and primitive.result is None:
+            with self._lock:
+                activity = self._activity.get(id(event.assoc))
+            if activity is not None and activity.store is not None:
+                activity.store.flush()
 
     def _on_accepted(self, event: Event) -> None:
         with self._lock:
@@ -231,6 +249,8 @@ class DicomNode:
         with self._lock:
             activity = self._activity.pop(id(event.assoc), None)
         if activity is not None:
+            if activity.store is not None:
+                activity.store.close()
             ended = "aborted" if event.event is evt.EVT_ABORTED else "ended"
             log.info("%s %s", activity.summary(), ended)
 
@@ -249,8 +269,10 @@ class DicomNode:
 
     def _on_store(self, event: Event) -> Dataset | int:
         activity = self._activity_of(event)
-        collection = self.config.collection_for(activity.peer.called_ae_title)
-        answer = store_received(self.archive, collection, event)
+        if activity.store is None:
+            collection = self.config.collection_for(activity.peer.called_ae_title)
+            activity.store = AssociationStore(self.archive, collection, batch_size=self.config.store_batch)
+        answer = activity.store.store(event)
         if answer.status == SUCCESS:
             activity.stored += 1
         else:

@@ -37,6 +37,7 @@ from ria.catalog.search import SeriesFilter
 from ria.dicom.streams import PlainStream
 from ria.dicom.transcode import TranscodeError, peer_order, send_syntaxes, transcode
 from ria.dimse.identifiers import VERIFICATION, retrieve_query
+from ria.dimse.sockets import set_nodelay
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association
@@ -150,7 +151,7 @@ class SubAssociation:
 
     @property
     def handlers(self) -> list[Any]:
-        return [(evt.EVT_ACCEPTED, self._on_accepted)]
+        return [(evt.EVT_CONN_OPEN, set_nodelay), (evt.EVT_ACCEPTED, self._on_accepted)]
 
     def _on_accepted(self, event: Event) -> None:
         self._assoc = event.assoc

@@ -1,4 +1,13 @@
-"""C-STORE SCP: each received instance enters the archive through :func:`ria.ingestion.receive.receive`.
+"""C-STORE SCP: instances are checked, kept durably, answered, and ingested in batches per association.
+
+:class:`AssociationStore` answers each C-STORE once the instance is checked (the
+request's UIDs, a readable header with the attributes ingest requires, no other bytes
+already stored under its SOP Instance UID) and kept in the association's
+:class:`~ria.ingestion.inbox.Inbox`; the inbox goes through the ordinary ingest every
+``batch_size`` instances and at release or abort (docs/conformance.md, DIMSE). A
+collection that requires de-identification takes the per-instance path instead
+(:func:`store_received`, through :func:`ria.ingestion.receive.receive`), so that a refusal
+by its de-identification is the instance's own status.
 
 Statuses (PS3.4 B.2.3, PS3.7 C), one per instance and true once answered:
 
@@ -20,6 +29,8 @@ names only the status and outcome, never values from the data.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -27,8 +38,17 @@ from typing import TYPE_CHECKING, cast
 from pydicom.dataset import Dataset
 from sqlalchemy.exc import SQLAlchemyError
 
+from ria.access.principal import OPERATOR
 from ria.catalog.records import Outcome
-from ria.errors import CatalogUnavailableError, InvalidParameterError, RiaError, StorageError
+from ria.dicom.header import read_instance_header
+from ria.errors import (
+    CatalogUnavailableError,
+    InvalidDicomError,
+    InvalidParameterError,
+    RiaError,
+    StorageError,
+)
+from ria.ingestion.inbox import Inbox
 from ria.ingestion.receive import Received, Spool, receive
 
 if TYPE_CHECKING:
@@ -44,6 +64,7 @@ __all__ = [
     "NOT_AUTHORISED",
     "OUT_OF_RESOURCES",
     "SUCCESS",
+    "AssociationStore",
     "StoreAnswer",
     "store_received",
 ]
@@ -137,3 +158,73 @@ def store_received(archive: Archive, collection: str | None, event: Event) -> St
         log.error("C-STORE into %r failed unexpectedly: %s", collection, type(exc).__name__)
         return StoreAnswer(CANNOT_UNDERSTAND, "internal error")
     return _status(received)
+
+
+class AssociationStore:
+    """The C-STORE requests of one association into one collection (see the module docstring)."""
+
+    def __init__(self, archive: Archive, collection: str | None, *, batch_size: int = 200) -> None:
+        self.archive = archive
+        self.collection = collection
+        self.batch_size = batch_size
+        self._inbox: Inbox | None = None
+        self._per_instance: bool | None = None
+
+    def store(self, event: Event) -> StoreAnswer:
+        """Check, keep and answer one C-STORE; never raises."""
+        if self.collection is None:
+            return StoreAnswer(NOT_AUTHORISED, "this AE title files instances into no collection")
+        try:
+            if self._per_instance is None:
+                self._per_instance = self.archive.required_profile(self.collection) is not None
+            if self._per_instance:
+                return store_received(self.archive, self.collection, event)
+            return self._keep(event)
+        except (StorageError, CatalogUnavailableError, SQLAlchemyError, OSError) as exc:
+            log.error(
+                "C-STORE into %r failed: storage or catalogue error (%s)", self.collection, type(exc).__name__
+            )
+            return StoreAnswer(OUT_OF_RESOURCES, "the archive could not store the instance now")
+        except Exception as exc:  # never let one instance break the association
+            log.error("C-STORE into %r failed unexpectedly: %s", self.collection, type(exc).__name__)
+            return StoreAnswer(CANNOT_UNDERSTAND, "internal error")
+
+    def _keep(self, event: Event) -> StoreAnswer:
+        mismatch = _mismatch(event)
+        if mismatch is not None:
+            return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
+        data = event.encoded_dataset()
+        try:
+            header = read_instance_header(io.BytesIO(data))  # what ingest will require, checked now
+        except InvalidDicomError as exc:
+            return StoreAnswer(_rejected_status(exc.message), exc.message, Outcome.REJECTED)
+        held = self.archive.catalog.instance(header.sop_instance_uid, principal=OPERATOR)
+        if held is not None:
+            if held.sha256 == hashlib.sha256(data).hexdigest():
+                return StoreAnswer(SUCCESS, outcome=Outcome.DUPLICATE)
+            reason = "conflict: this SOPInstanceUID is stored with other bytes"
+            return StoreAnswer(CONFLICT, reason, Outcome.CONFLICT)
+        if self._inbox is None:
+            assert self.collection is not None
+            self._inbox = Inbox(self.archive, self.collection, batch_size=self.batch_size)
+        self._inbox.add(data)
+        if self._inbox.full:
+            self.flush()
+        return StoreAnswer(SUCCESS, outcome=Outcome.INGESTED)
+
+    def flush(self) -> None:
+        """Ingest what was acknowledged so far (at a full batch, and before the release is answered)."""
+        if self._inbox is None:
+            return
+        try:
+            self._inbox.flush()
+        except Exception as exc:  # kept on disk: the next flush or recovery ingests them
+            log.error(
+                "C-STORE batch into %r failed (%s); kept for recovery", self.collection, type(exc).__name__
+            )
+
+    def close(self) -> None:
+        """Flush and give the inbox up (release, abort, connection closed)."""
+        inbox, self._inbox = self._inbox, None
+        if inbox is not None:
+            inbox.close()

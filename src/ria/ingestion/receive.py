@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _SPOOL_DIR = "incoming"
 _COPY_CHUNK = 1 << 20
 _POOL_THRESHOLD = 256
+_KEPT = ("inbox-", "refused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,8 @@ class Spool:
         """Remove spool folders left by requests that died; returns how many were removed.
 
         Folders touched within ``older_than`` seconds are spared: a live request may
-        be writing them (``ria gc`` passes its grace period).
+        be writing them (``ria gc`` passes its grace period). C-STORE inboxes and refused
+        instances hold acknowledged data: :class:`~ria.ingestion.inbox.Inbox` recovers them.
         """
         root = data_dir / _SPOOL_DIR
         if not root.is_dir():
@@ -133,6 +135,8 @@ class Spool:
         removed = 0
         now = time.time()
         for entry in os.scandir(root):
+            if entry.name.startswith(_KEPT):  # acknowledged C-STORE instances (ingestion.inbox): never swept
+                continue
             if entry.is_dir() and now - entry.stat().st_mtime >= older_than:
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed += 1
