@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
@@ -27,15 +26,15 @@ from pydicom.uid import generate_uid
 from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.dicomweb.wado import StoredInstance, select_instances
+from ria.sample import find_test_file
 
 COLLECTION = "TCGA-LUAD"
 PATIENT = "TCGA-05-4244"
 
 
 def read(name: str) -> Dataset:
-    """A pydicom test file (pydicom's own or pydicom-data's), read whole."""
-    path = get_testdata_file(name)
-    assert path is not None, name
+    """A pydicom test file (pydicom's own or pydicom-data's, never downloaded), read whole."""
+    path = find_test_file(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pydicom.dcmread(path)

@@ -53,6 +53,7 @@ __all__ = [
     "RENDERED_TYPES",
     "RenderOptions",
     "Window",
+    "check_frames",
     "display_window",
     "frame_count",
     "parse_viewport",
@@ -325,6 +326,16 @@ def render_frames(
         numbers = frames if frames is not None else range(1, frame_count(archive, row) + 1)
         for number in numbers:
             yield render_frame(archive, row, number, options)
+
+
+def check_frames(archive: Archive, stored: StoredInstance, frames: Sequence[int]) -> None:
+    """404 for a frame number ``stored`` does not have, before a multipart answer starts."""
+    count = frame_count(archive, stored)
+    if count == 0:
+        raise NotFoundError("this instance has no pixel data to render")
+    missing = [number for number in frames if number > count]
+    if missing:
+        raise NotFoundError(f"frame {missing[0]} does not exist: the instance has {count}")
 
 
 def representative(archive: Archive, rows: Sequence[StoredInstance]) -> StoredInstance:

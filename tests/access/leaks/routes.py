@@ -545,6 +545,13 @@ def _dicomweb(collection_root: bool) -> list[Entry]:
             _nothing,
         ),
         entry(
+            "/studies/{study}/series/{series}/rendered",
+            lambda t: f"/studies/{t.study_uid}/series/{t.series_uid}/rendered",
+            _nothing,
+        ),
+        entry("/studies/{study}/rendered", lambda t: f"/studies/{t.study_uid}/rendered", _nothing),
+        entry("/studies/{study}/thumbnail", lambda t: f"/studies/{t.study_uid}/thumbnail", _nothing),
+        entry(
             "/wado",
             lambda t: "/wado",
             _sop,

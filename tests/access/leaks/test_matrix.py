@@ -16,7 +16,7 @@ For each caller x route x asked-about collection (A, B, C, P, D and one that doe
 
 Counts, totals and value lists: test_counts.py; DICOM networking: test_dimse.py.
 
-Routes covered (139 method x path pairs, 181 matrix entries; the table is routes.py,
+Routes covered (145 method x path pairs, 187 matrix entries; the table is routes.py,
 and test_every_route_has_an_entry fails for any route of the app without one):
 
 GET /api/v1/openapi.json
@@ -134,6 +134,9 @@ GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/rendered
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/thumbnail
 GET /dicomweb/studies/{study}/series/{series}/thumbnail
+GET /dicomweb/studies/{study}/series/{series}/rendered
+GET /dicomweb/studies/{study}/rendered
+GET /dicomweb/studies/{study}/thumbnail
 GET /dicomweb/wado
 POST /dicomweb/studies
 POST /dicomweb/studies/{study}
@@ -155,6 +158,9 @@ GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/thumbnail
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/thumbnail
+GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/rendered
+GET /dicomweb/collections/{collection}/studies/{study}/rendered
+GET /dicomweb/collections/{collection}/studies/{study}/thumbnail
 GET /dicomweb/collections/{collection}/wado
 POST /dicomweb/collections/{collection}/studies
 POST /dicomweb/collections/{collection}/studies/{study}
