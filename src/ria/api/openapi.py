@@ -108,18 +108,19 @@ def success(
 
 
 def tcia_table(description: str = "The matching rows in the format asked for.") -> Responses:
-    """TCIA's listings: JSON by default, CSV, XML or HTML on ``format=``.
+    """TCIA's listings: JSON by default, CSV, XML or HTML on ``format=`` (another format is a 400).
 
     TCIA answers a query that matches nothing with a 200 and an empty body (no JSON), and
     clients test for it; Ria keeps that, so the body carries no schema.
     """
-    return success(
+    listing = success(
         f"{description} Nothing matching is an empty body (TCIA's empty 200), in the format's media type.",
         "application/json",
         "text/csv",
         "application/xml",
         "text/html",
     )
+    return merge(listing, errors(400))
 
 
 OAUTH_ERRORS: Responses = {
@@ -162,7 +163,7 @@ MULTIPART_DICOM = 'multipart/related; type="application/dicom"'
 
 def dicomweb_search() -> Responses:
     """QIDO-RS: DICOM JSON (an empty array when nothing matches); the Warning header says truncated."""
-    return merge(success("The matches as DICOM JSON.", DICOM_JSON, schema=DICOM_JSON_ARRAY), errors(406))
+    return merge(success("The matches as DICOM JSON.", DICOM_JSON, schema=DICOM_JSON_ARRAY), errors(400, 406))
 
 
 def dicomweb_retrieve(part: str, *, metadata: bool = False) -> Responses:

@@ -34,7 +34,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/nbia-api/services/v4", tags=["TCIA v4"])
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 MANIFEST_MEDIA_TYPE = "application/x-nbia-manifest-file"
-MANIFEST = merge(success("A .tcia manifest (a download).", MANIFEST_MEDIA_TYPE), errors(404))
+MANIFEST = merge(success("A .tcia manifest (a download).", MANIFEST_MEDIA_TYPE), errors(400, 404))
 
 
 def _form_dict(form: Iterable[tuple[str, object]]) -> dict[str, str]:
@@ -119,7 +119,11 @@ def _flag(name: str, value: str | None, default: bool = True) -> bool:
     return value.lower() == "true"
 
 
-@router.post("/getSimpleSearch", summary="Subjects matching TCIA search criteria, paged, with facet counts")
+@router.post(
+    "/getSimpleSearch",
+    summary="Subjects matching TCIA search criteria, paged, with facet counts",
+    responses=errors(400),
+)
 async def get_simple_search(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
     form = _form_dict((await request.form()).multi_items())
     search = parse_criteria(form)
