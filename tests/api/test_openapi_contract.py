@@ -202,7 +202,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_operation_keeps_the_contract(case: schemathesis.Case, contract: Contract) -> None:
+def test_operation_keeps_the_contract(case: schemathesis.Case[Any], contract: Contract) -> None:
     headers = bearer(contract.token_for(case.operation.path))
     if case.media_type and case.media_type.startswith("multipart/related"):
         headers["Content-Type"] = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
