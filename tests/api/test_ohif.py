@@ -21,14 +21,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from ria.api import create_app
 from ria.archive import Archive
+from ria.sample import find_test_file
 from tests.api.conftest import LiveServer
-from tests.api.modality_cases import Case, write_cases
+from tests.api.modality_cases import Case, read, write_cases
 from tests.api.ohif import app_config, ohif_dist, site_app
 
 COLLECTION = "TCGA-LUAD"
@@ -114,12 +116,11 @@ def _expected_rows(cases: list[Case]) -> list[StudyRow]:
     rows = []
     for members in studies.values():
         ds = members[0].dataset
-        name = ds.PatientName
         modalities = sorted({str(c.dataset.Modality) for c in members if c.dataset.get("Modality")})
-        date = dt.datetime.strptime(str(ds.StudyDate), "%Y%m%d").strftime("%d-%b-%Y")
+        date = _list_date(ds)
         rows.append(
             StudyRow(
-                f"{name.family_name}, {name.given_name}",
+                ", ".join(part for part in str(ds.PatientName).split("^") if part),  # OHIF's formatPN
                 date,
                 "/".join(modalities),
                 str(ds.get("StudyDescription") or "No Description"),  # OHIF's words for none
@@ -148,13 +149,22 @@ def _study_list(viewer: Viewer, expected: list[StudyRow]) -> None:
     viewer.assert_no_failure()
 
 
-def _rendered_ct(viewer: Viewer, ct: Case) -> None:
-    """Open the CT study from the list in the Basic Viewer; the viewport must show pydicom's pixels."""
+def _list_date(ds: pydicom.Dataset) -> str:
+    """A StudyDate as OHIF's lists show it (19-Jan-2004)."""
+    return dt.datetime.strptime(str(ds.StudyDate), "%Y%m%d").strftime("%d-%b-%Y")
+
+
+def _open_from_list(viewer: Viewer, case: Case) -> None:
+    """Select the case's study in the study list and launch it in the Basic Viewer."""
     page = viewer.page
-    date = dt.datetime.strptime(str(ct.dataset.StudyDate), "%Y%m%d").strftime("%d-%b-%Y")
-    page.locator("tbody tr", has_text=date).click()
+    page.locator("tbody tr", has_text=_list_date(case.dataset)).click()
     page.get_by_role("button", name="Basic Viewer").click()
-    page.wait_for_url(f"**/viewer?StudyInstanceUIDs={ct.dataset.StudyInstanceUID}*")
+    page.wait_for_url(f"**/viewer?StudyInstanceUIDs={case.dataset.StudyInstanceUID}*")
+
+
+def _viewport(viewer: Viewer) -> np.ndarray:
+    """The viewport's canvas as grey levels, once it shows something other than one colour."""
+    page = viewer.page
     page.wait_for_function(
         """() => {
             const canvas = document.querySelector('canvas.cornerstone-canvas');
@@ -165,20 +175,35 @@ def _rendered_ct(viewer: Viewer, ct: Case) -> None:
         }"""
     )
     png = page.evaluate("() => document.querySelector('canvas.cornerstone-canvas').toDataURL('image/png')")
-    shown = np.asarray(
+    return np.asarray(
         Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1]))).convert("L"), dtype=float
     )
-    # Cornerstone fits the image to the viewport and centres it: crop that square, bin it to the image's size.
-    side = min(shown.shape)
-    top, left = (shown.shape[0] - side) // 2, (shown.shape[1] - side) // 2
-    square = Image.fromarray(shown[top : top + side, left : left + side])
-    binned = np.asarray(
-        square.resize((ct.dataset.Columns, ct.dataset.Rows), Image.Resampling.BOX), dtype=float
-    )
-    hounsfield = ct.dataset.pixel_array * float(ct.dataset.RescaleSlope) + float(ct.dataset.RescaleIntercept)
+
+
+def _assert_shows(viewer: Viewer, expected: np.ndarray) -> None:
+    """The viewport shows ``expected`` (a frame as pydicom decodes it, rows x columns of grey levels).
+
+    Cornerstone fits the image to the viewport and centres it: that rectangle is cut out and binned
+    to the image's size, then compared by correlation, which no window/level choice changes much.
+    """
+    shown = _viewport(viewer)
+    rows, columns = expected.shape
+    scale = min(shown.shape[0] / rows, shown.shape[1] / columns)
+    height, width = round(rows * scale), round(columns * scale)
+    top, left = (shown.shape[0] - height) // 2, (shown.shape[1] - width) // 2
+    fitted = Image.fromarray(shown[top : top + height, left : left + width])
+    binned = np.asarray(fitted.resize((columns, rows), Image.Resampling.BOX), dtype=float)
     assert binned.std() > 10, "the viewport is blank"
-    assert np.corrcoef(binned.ravel(), hounsfield.ravel())[0, 1] > 0.98
+    correlation = np.corrcoef(binned.ravel(), expected.astype(float).ravel())[0, 1]
+    assert correlation > 0.98, correlation
     viewer.assert_no_failure()
+
+
+def _rendered_ct(viewer: Viewer, ct: Case) -> None:
+    """Open the CT study from the list; the viewport must show pydicom's pixels (in HU)."""
+    _open_from_list(viewer, ct)
+    ds = ct.dataset
+    _assert_shows(viewer, ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
 
 
 def test_study_list_and_ct_from_the_same_origin(
@@ -205,3 +230,33 @@ def test_study_list_and_ct_from_another_origin(
     ):
         _study_list(viewer, _expected_rows(cases))
         _rendered_ct(viewer, next(c for c in cases if c.name == "ct"))
+
+
+@pytest.fixture
+def multiframe(archive: Archive, tmp_path: Path) -> list[Case]:
+    """pydicom's enhanced MR (10 frames; given a PatientID, which Ria requires) and colour ultrasound
+    cine (120 JPEG baseline frames, YBR_FULL_422)."""
+    mr = read(find_test_file("emri_small.dcm"))
+    mr.PatientID, mr.PatientName = "EMR1", "Enhanced^MR"
+    mr_path = tmp_path / "emri.dcm"
+    mr.save_as(mr_path)
+    us_path = find_test_file("color3d_jpeg_baseline.dcm")
+    report = archive.ingest([mr_path, us_path], collection=COLLECTION)
+    assert report.ingested == 2, report.summary()
+    return [Case("enhanced-mr", mr_path, read(mr_path)), Case("us-cine", us_path, read(us_path))]
+
+
+def test_multiframe_enhanced_mr_and_colour_ultrasound_cine(
+    archive: Archive, multiframe: list[Case], dist: Path, browser: Browser
+) -> None:
+    """Both open from the study list and show their first frame as pydicom decodes it."""
+    mr, us = multiframe
+    site = LiveServer(archive)
+    with _serve_ohif(site, dist, f"{site.url}/dicomweb", archive), _open(browser, f"{site.url}/") as viewer:
+        _study_list(viewer, _expected_rows(multiframe))
+        _open_from_list(viewer, mr)
+        _assert_shows(viewer, mr.dataset.pixel_array[0])
+        viewer.page.goto(f"{site.url}/")
+        _open_from_list(viewer, us)
+        rgb = us.dataset.pixel_array[0].astype(float)  # pydicom converts YBR to RGB
+        _assert_shows(viewer, rgb @ np.array([0.299, 0.587, 0.114]))  # grey as PIL's "L" weighs it
