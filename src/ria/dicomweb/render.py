@@ -7,9 +7,9 @@ of PS3.3 that viewers disagree on; pydicom implements and tests each one
 (``apply_modality_lut``, ``apply_voi``/``apply_windowing``, ``apply_color_lut``,
 ``convert_color_space``), so a picture from Ria is the one pydicom users already get.
 
-Only the frame asked for is decoded: ``pydicom.pixels.pixel_array(stream, index=)`` reads
-the stored file up to the pixel data and then that frame alone (an encapsulated frame is
-found through the Basic or Extended Offset Table, or the fragments' JPEG markers).
+Only the frame asked for is decoded: pydicom's decoder reads that frame alone from the
+stored file, as ``pydicom.pixels.pixel_array(stream, index=)`` does (an encapsulated frame
+is found through the Basic or Extended Offset Table, or the fragments' JPEG markers).
 A deflated file is the exception: its data set, pixels included, is one deflate stream,
 so it is inflated whole first.
 
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import (
     apply_color_lut,
     apply_modality_lut,
@@ -38,7 +39,8 @@ from pydicom.pixels.processing import (
     apply_windowing,
     convert_color_space,
 )
-from pydicom.pixels.utils import pixel_array
+from pydicom.pixels.utils import as_pixel_options, pixel_array
+from pydicom.uid import UID
 
 from ria.bounds import parse_int
 from ria.dicom.streams import PlainStream
@@ -170,7 +172,12 @@ def frame_count(archive: Archive, stored: StoredInstance) -> int:
 
 
 def _decode(archive: Archive, stored: StoredInstance, frame: int) -> tuple[Any, Dataset]:
-    """Frame ``frame`` (1-based) as pydicom decodes it (colour as stored, not yet RGB), and the header."""
+    """Frame ``frame`` (1-based) as pydicom decodes it (colour as stored, not yet RGB), and the header.
+
+    The header is read once (:func:`ria.dicomweb.wado.read_header`, which also finds the pixel
+    data) and handed to pydicom's decoder with the stream at the pixel data's value, as
+    ``pixel_array(stream, index=)`` does after reading the header itself.
+    """
     with archive.store.open(stored.blob_key) as stream:
         header, pixels = wado.read_header(stream)
         deflated = wado.is_deflated(header)
@@ -182,20 +189,32 @@ def _decode(archive: Archive, stored: StoredInstance, frame: int) -> tuple[Any, 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if deflated:  # the pixels are inside the deflate stream: inflate the data set whole
+                if pixels is None:  # deflated: the pixels are inside the deflate stream; inflate it whole
                     stream.seek(0)
                     header = pydicom.dcmread(PlainStream(stream))
                     if "PixelData" not in header:
                         raise NotFoundError("this instance has no pixel data to render")
                     return pixel_array(header, index=frame - 1, as_rgb=False), header
-                source: Any = PlainStream(stream)
-                return pixel_array(source, index=frame - 1, as_rgb=False), header
+                return _decode_at(stream, header, pixels, frame), header
         except NotFoundError:
             raise
         except Exception as exc:  # no decoder for this transfer syntax, or broken pixel data
             raise NotAcceptableError(
                 f"this instance's pixel data cannot be decoded for rendering: {exc}"
             ) from None
+
+
+def _decode_at(stream: Any, header: Dataset, pixels: tuple[str, int, int], frame: int) -> Any:
+    """pydicom's decoder on frame ``frame`` of the pixel data at ``pixels`` (VR, value offset, length)."""
+    syntax = UID(str(header.file_meta.TransferSyntaxUID))
+    options = as_pixel_options(header, transfer_syntax_uid=syntax, pixel_keyword="PixelData")
+    if not syntax.is_implicit_VR:
+        options["pixel_vr"] = pixels[0]
+    options["as_rgb"] = False  # YBR is converted by convert_color_space, in picture_of
+    stream.seek(pixels[1])
+    source: Any = PlainStream(stream)  # read, seek and tell only: pydicom must not take a file name
+    array, _meta = get_decoder(syntax).as_array(source, index=frame - 1, validate=True, **options)
+    return array
 
 
 def _scaled(values: Any, depth: int) -> Any:
