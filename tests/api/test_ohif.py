@@ -6,8 +6,10 @@ Playwright in Debian's Chromium. The archive holds pydicom's CT and MR and copie
 (tests/api/modality_cases.py): before Ria left value-less attributes out, the study list failed
 with "Data Source Connection Error: Cannot read properties of undefined (reading 'length')".
 
-Expected rows (patient names, dates, modalities, instance counts, patient IDs) come from pydicom's
-reading of the files; the CT viewport is compared with pydicom's pixel data by correlation.
+Expected rows (patient names, dates, modalities, descriptions, instance counts, patient IDs) come
+from pydicom's reading of the files; what the viewport shows for a CT, an enhanced MR (multi-frame)
+and a colour ultrasound cine is compared with pydicom's decoded first frame by correlation. Same
+origin (OHIF and /dicomweb in one server) and cross-origin (CORS), on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def cases(archive: Archive, tmp_path: Path) -> list[Case]:
 
 @dataclass
 class Viewer:
-    """One browser page on OHIF, with every page error and console error it reported."""
+    """One browser page on OHIF, with the uncaught errors and TypeErrors it reported.
+
+    Only TypeErrors are kept from the console: OHIF logs harmless errors too (e.g. a missing
+    service worker), while a data source answer it cannot read surfaces as a TypeError."""
 
     page: Page
     errors: list[str]
@@ -71,7 +76,7 @@ def _open(browser: Browser, url: str) -> Iterator[Viewer]:
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
 
     def console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "Cannot read properties" in message.text:
+        if message.type == "error" and "TypeError" in message.text:
             errors.append(f"console: {message.text}")
 
     page.on("console", console)
