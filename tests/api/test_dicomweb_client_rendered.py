@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from dicomweb_client.api import DICOMwebClient
 from pydicom.encaps import get_frame
-from pydicom.uid import generate_uid
+from pydicom.uid import DeflatedExplicitVRLittleEndian, generate_uid
 
 from ria.archive import Archive
 from tests.api.conftest import LiveServer
@@ -89,7 +89,7 @@ def test_retrieve_frames_of_a_deflated_instance(
     dicomweb: DICOMwebClient, archive: Archive, tmp_path: Path
 ) -> None:
     original = fresh_uids(read("emri_small.dcm"))
-    original.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1.99"
+    original.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
     stored = file_in(archive, tmp_path, original)
     ds = reread(archive, stored)
     uids = (stored.study_instance_uid, stored.series_instance_uid, stored.sop_instance_uid)

@@ -46,9 +46,11 @@ def _parts(response: httpx.Response) -> list[np.ndarray]:
     assert response.headers["content-type"].startswith("multipart/related")
     head = f"Content-Type: {response.headers['content-type']}\r\n\r\n".encode()
     message = email.message_from_bytes(head + response.content, policy=email.policy.HTTP)
-    parts = list(message.iter_parts())  # type: ignore[attr-defined]
+    parts = list(message.iter_parts())
     assert all(part.get_content_type() == "image/png" for part in parts)
-    return [decoded(part.get_payload(decode=True)) for part in parts]
+    payloads = [part.get_payload(decode=True) for part in parts]
+    assert all(isinstance(payload, bytes) for payload in payloads)
+    return [decoded(payload) for payload in payloads if isinstance(payload, bytes)]
 
 
 def _windowed(center: str, width: str) -> Dataset:

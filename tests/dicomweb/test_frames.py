@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames, get_frame
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from ria.archive import Archive
 from ria.dicomweb.wado import frame_layout, iter_frame
@@ -51,7 +52,7 @@ def test_basic_offset_table_frames_are_pydicoms(archive: Archive, tmp_path: Path
 @pytest.mark.parametrize("name", ["image_dfl.dcm", "emri_small.dcm"])
 def test_deflated_frames_are_the_inflated_pixels(archive: Archive, tmp_path: Path, name: str) -> None:
     original = fresh_uids(read(name))
-    original.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1.99"  # emri_small: pydicom deflates it
+    original.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian  # emri_small: pydicom deflates it
     ds, frames, syntax = _frames(archive, tmp_path, original)
     assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
     assert syntax == EXPLICIT_LE  # the frames themselves are native little endian
