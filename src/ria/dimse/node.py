@@ -64,6 +64,7 @@ _FIND_PENDING_UNSUPPORTED_KEYS = 0xFF01
 _CANCELLED = 0xFE00
 _FIND_UNABLE = 0xC001
 _RETRIEVE_UNABLE = 0xC002
+_MAX_PDU = 1 << 20
 
 
 @dataclass
@@ -125,6 +126,9 @@ class DicomNode:
     def _build_ae(self) -> AE:
         ae = AE(ae_title=self.config.ae_title)
         ae.maximum_associations = self.config.max_associations
+        # The largest PDU we take: a sender splits each instance into PDUs of at most this size, and
+        # every PDU is a turn of pynetdicom's reactor (16 KiB by default: several per CT slice).
+        ae.maximum_pdu_size = _MAX_PDU
         ae.require_called_aet = False  # any called AE title: it picks the collection C-STORE files into
         ae.add_supported_context(VERIFICATION, ALL_TRANSFER_SYNTAXES)
         # Where the peer is the storage SCP (C-GET), pynetdicom picks the first of *our* transfer

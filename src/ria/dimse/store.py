@@ -30,15 +30,14 @@ names only the status and outcome, never values from the data.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from pydicom.dataset import Dataset
 from sqlalchemy.exc import SQLAlchemyError
 
-from ria.access.principal import OPERATOR
 from ria.catalog.records import Outcome
 from ria.dicom.header import read_instance_header
 from ria.errors import (
@@ -116,14 +115,18 @@ def _status(received: Received) -> StoreAnswer:
     return StoreAnswer(_rejected_status(reason), reason, received.outcome)
 
 
-def _mismatch(event: Event) -> str | None:
-    """Why the data set does not match the request's Affected SOP Class/Instance UID, if it does not."""
-    try:
-        dataset = event.dataset
-        sop_class = str(dataset.get("SOPClassUID", "") or "").strip()
-        sop_instance = str(dataset.get("SOPInstanceUID", "") or "").strip()
-    except Exception:  # unreadable: ingest will say why, with its own status
-        return None
+def _mismatch(event: Event, sop_class: str | None = None, sop_instance: str | None = None) -> str | None:
+    """Why the data set does not match the request's Affected SOP Class/Instance UID, if it does not.
+
+    Given the data set's UIDs (read already), the data set is not decoded again.
+    """
+    if sop_class is None or sop_instance is None:
+        try:
+            dataset = event.dataset
+            sop_class = str(dataset.get("SOPClassUID", "") or "").strip()
+            sop_instance = str(dataset.get("SOPInstanceUID", "") or "").strip()
+        except Exception:  # unreadable: ingest will say why, with its own status
+            return None
     request = cast("C_STORE", event.request)
     if sop_class and sop_class != str(request.AffectedSOPClassUID):
         return "SOPClassUID differs from the request's Affected SOP Class UID"
@@ -190,38 +193,44 @@ class AssociationStore:
             return StoreAnswer(CANNOT_UNDERSTAND, "internal error")
 
     def _keep(self, event: Event) -> StoreAnswer:
-        mismatch = _mismatch(event)
-        if mismatch is not None:
-            return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
-        data = event.encoded_dataset()
-        try:
-            header = read_instance_header(io.BytesIO(data))  # what ingest will require, checked now
-        except InvalidDicomError as exc:
-            return StoreAnswer(_rejected_status(exc.message), exc.message, Outcome.REJECTED)
-        held = self.archive.catalog.instance(header.sop_instance_uid, principal=OPERATOR)
-        if held is not None:
-            if held.sha256 == hashlib.sha256(data).hexdigest():
-                return StoreAnswer(SUCCESS, outcome=Outcome.DUPLICATE)
-            reason = "conflict: this SOPInstanceUID is stored with other bytes"
-            return StoreAnswer(CONFLICT, reason, Outcome.CONFLICT)
         if self._inbox is None:
             assert self.collection is not None
             self._inbox = Inbox(self.archive, self.collection, batch_size=self.batch_size)
-        self._inbox.add(data)
-        if self._inbox.full:
-            self.flush()
+        data = event.encoded_dataset()
+        part = self._inbox.stage(data)
+        answer = self._check(event, part, data)
+        if answer is not None:
+            self._inbox.discard(part)
+            return answer
+        self._inbox.keep(part)
         return StoreAnswer(SUCCESS, outcome=Outcome.INGESTED)
 
-    def flush(self) -> None:
-        """Ingest what was acknowledged so far (at a full batch, and before the release is answered)."""
-        if self._inbox is None:
-            return
+    def _check(self, event: Event, part: Path, data: bytes) -> StoreAnswer | None:
+        """The answer for an instance refused now, or ``None`` to keep it (and acknowledge it)."""
+        assert self._inbox is not None
         try:
+            header = read_instance_header(part)  # what ingest will require (pixel data skipped)
+        except InvalidDicomError as exc:
+            mismatch = _mismatch(event)
+            if mismatch is not None:
+                return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
+            return StoreAnswer(_rejected_status(exc.message), exc.message, Outcome.REJECTED)
+        mismatch = _mismatch(event, header.sop_class_uid, header.sop_instance_uid)
+        if mismatch is not None:
+            return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
+        digest = self._inbox.stored_digest(header.sop_instance_uid)
+        if digest is None:
+            return None
+        if digest == hashlib.sha256(data).hexdigest():
+            return StoreAnswer(SUCCESS, outcome=Outcome.DUPLICATE)  # held already: nothing to keep
+        return StoreAnswer(
+            CONFLICT, "conflict: this SOPInstanceUID is stored with other bytes", Outcome.CONFLICT
+        )
+
+    def flush(self) -> None:
+        """Ingest what was acknowledged so far and wait for it (before the release is answered)."""
+        if self._inbox is not None:
             self._inbox.flush()
-        except Exception as exc:  # kept on disk: the next flush or recovery ingests them
-            log.error(
-                "C-STORE batch into %r failed (%s); kept for recovery", self.collection, type(exc).__name__
-            )
 
     def close(self) -> None:
         """Flush and give the inbox up (release, abort, connection closed)."""
