@@ -19,7 +19,8 @@ import pytest
 
 from ria.access import OPERATOR
 from ria.archive import Archive
-from ria.sample import generate_corpus
+from ria.dicom.uids import derive_uid
+from ria.sample import find_test_file, generate_corpus
 from ria.settings import Settings
 from tests.dimse.conftest import Run, dcmtk_tool, free_port, start_node
 
@@ -143,3 +144,26 @@ def test_store_batch_must_be_positive(batch: int) -> None:
 
     with pytest.raises(InvalidParameterError, match="store_batch"):
         NodeConfig("RIA", 0, store_batch=batch)
+
+
+def test_an_instance_refused_only_by_its_batch_is_kept_not_lost(
+    archive: Archive, tmp_path: Path, dcmtk: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A study UID already filed under another patient: C-STORE acknowledged it (only the batch can tell),
+    so the batch's refusal keeps the file under incoming/refused/ and logs why."""
+    original = find_test_file("CT_small.dcm")
+    archive.ingest([original], "TCGA-LUAD")
+    other = tmp_path / "other-patient.dcm"
+    dataset = pydicom.dcmread(original)
+    dataset.PatientID = "SOMEONE-ELSE"
+    dataset.SOPInstanceUID = derive_uid("store-batches", "other-patient")
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    dataset.save_as(other, enforce_file_format=True)
+    with start_node(archive) as node:
+        result = dcmtk("storescu", "-aec", "RIA", "127.0.0.1", str(node.port), str(other))
+    assert result.returncode == 0, result.stderr
+    assert archive.catalog.instance(str(dataset.SOPInstanceUID), principal=OPERATOR) is None
+    kept = list((archive.settings.data_dir / "incoming" / "refused").rglob("*.dcm"))
+    assert len(kept) == 1 and pydicom.dcmread(kept[0]).SOPInstanceUID == dataset.SOPInstanceUID
+    assert any("refused when their batch was written" in r.getMessage() for r in caplog.records)
+    assert archive.check().consistent

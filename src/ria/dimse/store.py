@@ -218,14 +218,13 @@ class AssociationStore:
         mismatch = _mismatch(event, header.sop_class_uid, header.sop_instance_uid)
         if mismatch is not None:
             return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
-        digest = self._inbox.stored_digest(header.sop_instance_uid)
-        if digest is None:
+        held = self._inbox.stored_as(header.sop_instance_uid)
+        if held is None:
             return None
-        if digest == hashlib.sha256(data).hexdigest():
+        if held == (hashlib.sha256(data).hexdigest(), self.collection):
             return StoreAnswer(SUCCESS, outcome=Outcome.DUPLICATE)  # held already: nothing to keep
-        return StoreAnswer(
-            CONFLICT, "conflict: this SOPInstanceUID is stored with other bytes", Outcome.CONFLICT
-        )
+        reason = "conflict: this SOPInstanceUID is stored with other bytes or in another collection"
+        return StoreAnswer(CONFLICT, reason, Outcome.CONFLICT)
 
     def flush(self) -> None:
         """Ingest what was acknowledged so far and wait for it (before the release is answered)."""
