@@ -535,6 +535,7 @@ def _dicomweb(collection_root: bool) -> list[Entry]:
         ),
         entry(instance + "/metadata", lambda t: inst(t) + "/metadata", _sop),
         entry(instance + "/frames/{frames}", lambda t: inst(t) + "/frames/1", _nothing),
+        entry(instance + "/frames", lambda t: inst(t) + "/frames", _nothing),
         entry(instance + "/bulkdata/{path:path}", lambda t: inst(t) + "/bulkdata/00431029", _nothing),
         entry(instance + "/rendered", lambda t: inst(t) + "/rendered", _nothing),
         entry(instance + "/frames/{frame}/rendered", lambda t: inst(t) + "/frames/1/rendered", _nothing),

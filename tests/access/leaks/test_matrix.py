@@ -129,6 +129,7 @@ GET /dicomweb/studies/{study}/metadata
 GET /dicomweb/studies/{study}/series/{series}/metadata
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/metadata
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/{frames}
+GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/rendered
 GET /dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered
@@ -153,6 +154,7 @@ GET /dicomweb/collections/{collection}/studies/{study}/metadata
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/metadata
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/metadata
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/frames/{frames}
+GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/frames
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path:path}
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/rendered
 GET /dicomweb/collections/{collection}/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered
