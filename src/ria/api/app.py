@@ -12,6 +12,7 @@ from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
 from ria.api.errors import install_error_handlers
 from ria.api.governance_routes import router as governance_router
+from ria.api.guards import NulGuard
 from ria.api.openapi import install_openapi
 from ria.api.tcia import cart_routes, describe_routes, search_routes
 from ria.api.tcia.dialect import V1, V2, V4
@@ -34,6 +35,7 @@ def create_app(archive: Archive) -> FastAPI:
     app.state.archive = archive
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(NulGuard)  # before CORS is added, so CORS wraps it and its 400s reach browsers too
     _install_cors(app, archive.settings.cors_origins)
     app.include_router(health.router)
     app.include_router(collections.router)
