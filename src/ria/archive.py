@@ -12,7 +12,7 @@ import itertools
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -26,6 +26,7 @@ from ria.access.principal import OPERATOR
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
 from ria.catalog.quarantine import Quarantine
 from ria.catalog.schema import instance, quarantine, series
+from ria.dicom.header import InstanceHeader
 from ria.errors import CatalogUnavailableError, ConfigurationError, InvalidParameterError
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
@@ -124,6 +125,7 @@ class Archive:
         progress: ProgressCallback | None = None,
         write_report: bool = True,
         deidentify: Transform | None = None,
+        headers: Mapping[str, InstanceHeader] | None = None,
     ) -> IngestReport:
         """Ingest files, folders and zip archives into ``collection``; see :class:`IngestReport`.
 
@@ -136,6 +138,11 @@ class Archive:
         A collection that requires de-identification (:meth:`require_deidentification`)
         takes nothing without a de-identifier applying its profile: the rule is kept
         here, where every ingest passes, not in one interface.
+
+        ``headers`` (file path → :class:`~ria.dicom.header.InstanceHeader`) are headers the
+        caller read from those very files already (C-STORE checks each instance before
+        answering): ingest uses them instead of parsing the files again. Inline ingest only
+        (``workers=1`` or a small ingest); worker processes parse as usual.
         """
         required = self.required_profile(collection)
         if required is not None:
@@ -157,6 +164,7 @@ class Archive:
             batch_size=self.settings.batch_size,
             report_dir=self.settings.report_dir if write_report else None,
             transform=deidentify,
+            headers=headers,
         )
         return ingestor.run(paths, collection, progress=progress)
 

@@ -39,7 +39,7 @@ from pydicom.dataset import Dataset
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.catalog.records import Outcome
-from ria.dicom.header import read_instance_header
+from ria.dicom.header import InstanceHeader, read_instance_header
 from ria.errors import (
     CatalogUnavailableError,
     InvalidDicomError,
@@ -199,14 +199,14 @@ class AssociationStore:
         data = event.encoded_dataset()
         part = self._inbox.stage(data)
         answer = self._check(event, part, data)
-        if answer is not None:
+        if not isinstance(answer, InstanceHeader):
             self._inbox.discard(part)
             return answer
-        self._inbox.keep(part)
+        self._inbox.keep(part, answer)
         return StoreAnswer(SUCCESS, outcome=Outcome.INGESTED)
 
-    def _check(self, event: Event, part: Path, data: bytes) -> StoreAnswer | None:
-        """The answer for an instance refused now, or ``None`` to keep it (and acknowledge it)."""
+    def _check(self, event: Event, part: Path, data: bytes) -> StoreAnswer | InstanceHeader:
+        """The answer for an instance answered now (refused, or a duplicate), or its header to keep it."""
         assert self._inbox is not None
         try:
             header = read_instance_header(part)  # what ingest will require (pixel data skipped)
@@ -220,7 +220,7 @@ class AssociationStore:
             return StoreAnswer(DOES_NOT_MATCH, mismatch, Outcome.REJECTED)
         held = self._inbox.stored_as(header.sop_instance_uid)
         if held is None:
-            return None
+            return header
         if held == (hashlib.sha256(data).hexdigest(), self.collection):
             return StoreAnswer(SUCCESS, outcome=Outcome.DUPLICATE)  # held already: nothing to keep
         reason = "conflict: this SOPInstanceUID is stored with other bytes or in another collection"

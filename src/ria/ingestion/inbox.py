@@ -29,6 +29,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -37,6 +38,7 @@ from sqlalchemy import select
 
 from ria.catalog.records import Outcome, WriteResult
 from ria.catalog.schema import collection, instance, patient, series, study
+from ria.dicom.header import InstanceHeader
 
 if TYPE_CHECKING:
     from ria.archive import Archive
@@ -94,6 +96,7 @@ class Inbox:
             _fsync_folder(self.folder.parent)
         self._count = 0
         self._pending: list[Path] = []
+        self._headers: dict[str, InstanceHeader] = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ria-inbox")
         self._in_flight: Future[None] | None = None
 
@@ -120,13 +123,15 @@ class Inbox:
                 os.fsync(out.fileno())
         return path
 
-    def keep(self, path: Path) -> None:
+    def keep(self, path: Path, header: InstanceHeader | None = None) -> None:
         """Count a staged file in; once this returns, the instance may be acknowledged.
 
         A full batch goes to the inbox's ingest thread, so the sender is not kept waiting
         while it is written; at most one batch is in flight (the next full one waits for it).
         """
         self._pending.append(path)
+        if header is not None:  # read from this very file by the caller: ingest need not parse it again
+            self._headers[str(path)] = header
         if len(self._pending) >= self.batch_size:
             self._submit()
 
@@ -155,13 +160,14 @@ class Inbox:
 
     def _submit(self) -> None:
         paths, self._pending = self._pending, []
+        headers = {str(path): self._headers.pop(str(path)) for path in paths if str(path) in self._headers}
         if self._in_flight is not None:
             self._in_flight.result()
-        self._in_flight = self._thread.submit(self._ingest, paths)
+        self._in_flight = self._thread.submit(self._ingest, paths, headers)
 
-    def _ingest(self, paths: list[Path]) -> None:
+    def _ingest(self, paths: list[Path], headers: dict[str, InstanceHeader]) -> None:
         try:
-            ingest_files(self.archive, self.collection, paths, self.folder.name)
+            ingest_files(self.archive, self.collection, paths, self.folder.name, headers)
         except Exception as exc:  # the files are safe on disk: recovery ingests them
             log.error(
                 "inbox %s: batch ingest failed (%s); kept for recovery", self.folder.name, type(exc).__name__
@@ -222,7 +228,13 @@ def _recover_one(archive: Archive, folder: Path) -> int:
     return len(files)
 
 
-def ingest_files(archive: Archive, collection: str, files: list[Path], inbox: str) -> Counter[Outcome]:
+def ingest_files(
+    archive: Archive,
+    collection: str,
+    files: list[Path],
+    inbox: str,
+    headers: Mapping[str, InstanceHeader] | None = None,
+) -> Counter[Outcome]:
     """One batch through :meth:`Archive.ingest`; files are removed once catalogued (or kept if refused)."""
     results: dict[str, WriteResult] = {}
     archive.ingest(
@@ -231,6 +243,7 @@ def ingest_files(archive: Archive, collection: str, files: list[Path], inbox: st
         workers=1,
         progress=lambda result: results.__setitem__(result.source, result),
         write_report=False,
+        headers=headers,
     )
     outcomes: Counter[Outcome] = Counter()
     refused: Counter[str] = Counter()

@@ -21,13 +21,14 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from os import PathLike
 from pathlib import Path
 
 from ria.catalog.records import InstanceRecord, Outcome, WriteResult
 from ria.catalog.writer import CatalogWriter
+from ria.dicom.header import InstanceHeader
 from ria.errors import InvalidParameterError
 from ria.ingestion.report import IngestReport, ReportWriter
 from ria.ingestion.sources import SourceItem, iter_sources
@@ -72,8 +73,10 @@ class Ingestor:
         batch_size: int,
         report_dir: Path | None,
         transform: Transform | None = None,
+        headers: Mapping[str, InstanceHeader] | None = None,
     ) -> None:
         self._transform = transform
+        self._headers = headers
         self._store = store
         self._writer = writer
         self._workers = workers
@@ -148,7 +151,7 @@ class Ingestor:
         head = list(itertools.islice(items, INLINE_LIMIT))
         if self._workers == 1 or len(head) < INLINE_LIMIT:
             for chunk in _chunked(itertools.chain(head, items), CHUNK_SIZE):
-                yield from prepare_chunk(self._store, chunk, self._transform)
+                yield from prepare_chunk(self._store, chunk, self._transform, self._headers)
             return
         # fork is fastest and needs no importable __main__ (scripts on stdin, -c);
         # it is only safe while this is the sole thread, so servers and notebooks

@@ -78,6 +78,7 @@ def _prepare(
     store: BlobStore,
     archives: dict[str, zipfile.ZipFile],
     transform: Transform | None = None,
+    known: InstanceHeader | None = None,
 ) -> InstanceRecord | Rejection:
     changed: TransformOutcome | None = None
     try:
@@ -95,6 +96,8 @@ def _prepare(
     try:
         if changed is not None and changed.header is not None:
             header = changed.header  # the transform parsed and checked this data set already
+        elif changed is None and known is not None:
+            header = known  # the caller parsed and checked these very bytes (C-STORE's inbox)
         else:
             with staged.open() as readable:
                 header = read_instance_header(readable)
@@ -150,16 +153,23 @@ def _zip_reason(item: SourceItem, head: bytes) -> str | None:
 
 
 def prepare_chunk(
-    store: BlobStore, items: Sequence[SourceItem], transform: Transform | None = None
+    store: BlobStore,
+    items: Sequence[SourceItem],
+    transform: Transform | None = None,
+    headers: Mapping[str, InstanceHeader] | None = None,
 ) -> list[InstanceRecord | Rejection]:
     """Stage, parse and commit each item's bytes; one result per item, in order.
+
+    ``headers`` (by :attr:`SourceItem.display`) are headers the caller already read from
+    those same files: they are not parsed a second time.
 
     The chunk's objects are flushed (visible to the catalogue writer's process,
     and durable if the store is) before the results are returned.
     """
     archives: dict[str, zipfile.ZipFile] = {}
     try:
-        results = [_prepare(item, store, archives, transform) for item in items]
+        known = headers or {}
+        results = [_prepare(item, store, archives, transform, known.get(item.display)) for item in items]
         store.flush()
         return results
     finally:
