@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, distinct, func, select
 
-from ria.access.principal import Principal
+from ria.access.principal import OPERATOR, Principal
 from ria.catalog.schema import collection, instance, patient, series, study
 from ria.catalog.search import (
     ALL_SERIES,
@@ -143,29 +143,38 @@ def _embargo_columns(row: Any, at: dt.datetime) -> dict[str, Any]:
 
 
 class Catalog:
-    """Read access to the catalogue."""
+    """Read access to the catalogue.
+
+    Every query reads only what its ``principal`` may see. The parameter defaults to
+    :data:`~ria.access.OPERATOR` so that a notebook reading its own local archive
+    (``archive.catalog.series(...)``) need not know about principals, as the CLI acts as the
+    operator. The servers must never fall back on that default: every call inside the
+    package passes ``principal=`` explicitly, which ``tests/catalog/test_principal_default.py``
+    checks over the source tree (an omitted argument is a test failure, not a silent
+    operator read).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def collection_names(self, *, principal: Principal) -> list[str]:
+    def collection_names(self, *, principal: Principal = OPERATOR) -> list[str]:
         """Visible collections that hold at least one series, sorted by name (TCIA's getCollectionValues)."""
         return distinct_values(self.engine, "collection", ALL_SERIES, principal)
 
-    def collections(self, *, principal: Principal) -> list[CollectionInfo]:
+    def collections(self, *, principal: Principal = OPERATOR) -> list[CollectionInfo]:
         """Every visible collection's descriptive record, sorted by name (including empty collections)."""
         query = _COLLECTION_INFO.where(visible_collections(principal)).order_by(collection.c.name)
         with self.engine.connect() as conn:
             return [CollectionInfo(*row) for row in conn.execute(query)]
 
-    def collection(self, name: str, *, principal: Principal) -> CollectionInfo | None:
+    def collection(self, name: str, *, principal: Principal = OPERATOR) -> CollectionInfo | None:
         """One collection's descriptive record, or ``None`` if there is none ``principal`` may see."""
         query = _COLLECTION_INFO.where(collection.c.name == name, visible_collections(principal))
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else CollectionInfo(*row)
 
-    def collection_stats(self, *, principal: Principal) -> list[CollectionStats]:
+    def collection_stats(self, *, principal: Principal = OPERATOR) -> list[CollectionStats]:
         """Patients, studies, series, instances, bytes and modalities per collection."""
         counts = (
             select(
@@ -220,28 +229,30 @@ class Catalog:
                 )
             ]
 
-    def series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[SeriesRow]:
+    def series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR) -> list[SeriesRow]:
         """Matching series (see :mod:`ria.catalog.search`); use :meth:`iter_series` to stream."""
         return list(iter_series(self.engine, where, principal))
 
-    def iter_series(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> Iterator[SeriesRow]:
+    def iter_series(
+        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
+    ) -> Iterator[SeriesRow]:
         """:meth:`series` from a server-side cursor: close the iterator to release its connection early."""
         return iter_series(self.engine, where, principal)
 
-    def series_by_uid(self, uids: Sequence[str], *, principal: Principal) -> Iterator[SeriesRow]:
+    def series_by_uid(self, uids: Sequence[str], *, principal: Principal = OPERATOR) -> Iterator[SeriesRow]:
         """The visible series among ``uids``, asked a batch at a time (carts and manifests of any size)."""
         for start in range(0, len(uids), _UID_BATCH):
             where = SeriesFilter(series_instance_uid=tuple(uids[start : start + _UID_BATCH]))
             yield from iter_series(self.engine, where, principal)
 
     def values(
-        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
     ) -> list[str]:
         """Distinct values of a series facet among matching series (modality, body part, …)."""
         return distinct_values(self.engine, field, where, principal)
 
     def iter_values(
-        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+        self, field: ValueField, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
     ) -> Iterator[str]:
         return iter_values(self.engine, field, where, principal)
 
@@ -250,36 +261,46 @@ class Catalog:
         field: ValueField,
         where: SeriesFilter = ALL_SERIES,
         *,
-        principal: Principal,
+        principal: Principal = OPERATOR,
         upper: bool = False,
     ) -> list[tuple[str, int]]:
         """Each value of a series facet with its number of distinct patients."""
         return value_counts(self.engine, field, where, principal, upper=upper)
 
-    def patients(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[PatientRow]:
+    def patients(
+        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
+    ) -> list[PatientRow]:
         return list_patients(self.engine, where, principal)
 
-    def studies(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> list[StudyRow]:
+    def studies(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR) -> list[StudyRow]:
         return list_studies(self.engine, where, principal)
 
-    def instances(self, series_instance_uid: str, *, principal: Principal) -> list[InstanceRow]:
+    def instances(self, series_instance_uid: str, *, principal: Principal = OPERATOR) -> list[InstanceRow]:
         return list_instances(self.engine, series_instance_uid, principal)
 
     # Streamed twins of the lists above (one server-side cursor each), for responses of any size.
 
     def iter_patients(
-        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal
+        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
     ) -> Iterator[PatientRow]:
         return iter_patients(self.engine, where, principal)
 
-    def iter_studies(self, where: SeriesFilter = ALL_SERIES, *, principal: Principal) -> Iterator[StudyRow]:
+    def iter_studies(
+        self, where: SeriesFilter = ALL_SERIES, *, principal: Principal = OPERATOR
+    ) -> Iterator[StudyRow]:
         return iter_studies(self.engine, where, principal)
 
-    def iter_instances(self, series_instance_uid: str, *, principal: Principal) -> Iterator[InstanceRow]:
+    def iter_instances(
+        self, series_instance_uid: str, *, principal: Principal = OPERATOR
+    ) -> Iterator[InstanceRow]:
         return iter_instances(self.engine, series_instance_uid, principal)
 
     def instance(
-        self, sop_instance_uid: str, series_instance_uid: str | None = None, *, principal: Principal
+        self,
+        sop_instance_uid: str,
+        series_instance_uid: str | None = None,
+        *,
+        principal: Principal = OPERATOR,
     ) -> InstanceRow | None:
         """One instance by SOPInstanceUID, optionally only within the given series."""
         return find_instance(self.engine, sop_instance_uid, principal, series_instance_uid)

@@ -3,10 +3,9 @@
 :class:`Cohort` is the plain-Python core behind ``ria cohort`` and
 ``/api/v1/cohorts``; a notebook calls it directly::
 
-    from ria.access import OPERATOR
     from ria.cohort import Cohort, CohortQuery, GeneCondition
     query = CohortQuery(collection=("TCGA-LUAD",), modality=("CT",), genes=(GeneCondition("KRAS"),))
-    cohort = Cohort(archive, query, OPERATOR)   # or the Principal of whoever is asking
+    cohort = Cohort(archive, query)   # as the operator; principal=... for whoever else is asking
     cohort.series_frame()          # one row per series (pandas)
     cohort.patients_frame()        # one row per patient, with clinical fields and the genes asked about
     print(cohort.citation().text)  # DOIs, licences and the TCGA acknowledgment
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import distinct, func, select
 
-from ria.access.principal import Principal
+from ria.access.principal import OPERATOR, Principal
 from ria.catalog.matching import ascii_lower, fold_ascii
 from ria.catalog.schema import collection, genomic_source, label, mutation, patient, series
 from ria.catalog.search import SeriesFilter, SeriesRow, apply_filter, joined_series
@@ -33,6 +32,7 @@ from ria.cohort.compiler import (
     profiled_participants,
 )
 from ria.cohort.model import CohortQuery, GeneCondition
+from ria.cohort.vocabulary import check_known
 from ria.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -193,12 +193,18 @@ class Cohort:
     Every view reads only what ``principal`` may see (the one visibility rule applied by
     :func:`ria.catalog.search.apply_filter`): a restricted collection's patients do not
     appear in the series, the patients, the facet counts or the citation.
+
+    ``principal`` defaults to the operator, as for :class:`ria.catalog.Catalog`, so that a
+    notebook on its own archive writes ``Cohort(archive, query)``; every caller inside the
+    package (API, CLI) passes it explicitly, which ``tests/catalog/test_principal_default.py``
+    enforces, so a server can never fall back on the operator.
     """
 
-    def __init__(self, archive: Archive, query: CohortQuery, principal: Principal) -> None:
+    def __init__(self, archive: Archive, query: CohortQuery, principal: Principal = OPERATOR) -> None:
         self.archive = archive
         self.query = query
         self.principal = principal
+        check_known(archive, query, principal)  # a typo is an error, not an empty cohort
         self.filter: SeriesFilter = compile_query(archive.engine, query)
 
     def iter_series(self) -> Iterator[SeriesRow]:
