@@ -12,7 +12,9 @@ Steps:
    ``storescu +sd +r`` of the whole folder (one association, storescu's defaults),
    check that every instance is there (Ria: the catalogue's count; Orthanc:
    ``/statistics``), and record the server's CPU seconds during the transfer;
-3. print both figures side by side, round by round.
+3. print both figures side by side, round by round, with a third for scale: a pynetdicom
+   storage SCP that keeps nothing (answers Success and drops the data set), the floor of
+   any pynetdicom-based node on this machine.
 
 Ria runs with its defaults (SQLite catalogue, fsync on: each instance is durable before
 its Success status). Orthanc runs with its defaults too (SQLite index, ``SyncStorageArea``
@@ -144,6 +146,44 @@ def run_orthanc(executable: Path, storescu: str, corpus: Path, work: Path, insta
     )
 
 
+# A pynetdicom storage SCP that keeps nothing, as Ria's node is configured (TCP_NODELAY, 1 MiB PDUs).
+_FLOOR_SCP = """
+import socket, sys
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+def nodelay(event):
+    event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+ae = AE("FLOOR")
+ae.maximum_pdu_size = 1 << 20
+ae.require_called_aet = False
+for context in AllStoragePresentationContexts:
+    ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+handlers = [(evt.EVT_C_STORE, lambda event: 0x0000), (evt.EVT_REQUESTED, nodelay)]
+server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers)
+print(server.server_address[1], flush=True)
+sys.stdin.read()
+server.shutdown()
+"""
+
+
+def run_floor(storescu: str, corpus: Path, instances: int) -> Result:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_SCP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        port = int(process.stdout.readline())
+        cpu_before, busy_before = process_cpu(process.pid), machine_busy_seconds()
+        seconds = _send(storescu, port, "FLOOR", corpus)
+        cpu_after, busy_after = process_cpu(process.pid), machine_busy_seconds()
+        process.stdin.close()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return Result("no-op", instances, seconds, _delta(cpu_before, cpu_after), _delta(busy_before, busy_after))
+
+
 def _delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before
 
@@ -180,7 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_row(ria))
                 other = run_orthanc(orthanc, storescu, corpus, work / "orthanc", args.instances)
                 print(_row(other))
-                print(f"  round {round_number + 1}: Ria/Orthanc {ria.rate / other.rate:.2f}x (instances/s)")
+                floor = run_floor(storescu, corpus, args.instances)
+                print(_row(floor))
+                print(
+                    f"  round {round_number + 1}: Ria/Orthanc {ria.rate / other.rate:.2f}x (instances/s); "
+                    f"a pynetdicom SCP keeping nothing: {floor.rate / other.rate:.2f}x"
+                )
                 shutil.rmtree(work, ignore_errors=True)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
