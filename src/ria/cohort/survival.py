@@ -13,19 +13,23 @@ a few days *before* diagnosis), are left out and counted in :attr:`SurvivalResul
 
 from __future__ import annotations
 
+import bisect
 import io
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ria.cohort.model import GeneCondition
 from ria.cohort.results import Cohort, PatientSummary
 from ria.errors import ConfigurationError, InvalidParameterError
 
-__all__ = ["SurvivalGroup", "SurvivalResult", "kaplan_meier", "parse_split"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SurvivalGroup", "SurvivalResult", "describe_split", "kaplan_meier", "parse_split"]
 
 _YEAR = 365.25
 _SPLIT_HELP = (
@@ -46,6 +50,13 @@ class SurvivalGroup:
     survival: tuple[float, ...]
     ci_lower: tuple[float, ...]
     ci_upper: tuple[float, ...]
+    censored_days: tuple[float, ...] = ()
+    """Times of the patients censored (alive at last contact), one entry per patient, ascending."""
+
+    def survival_at(self, days: float) -> float:
+        """The step curve's value at ``days`` (1.0 before the first time on the curve)."""
+        index = bisect.bisect_right(self.timeline, days) - 1
+        return self.survival[index] if index >= 0 else 1.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +64,7 @@ class SurvivalGroup:
             "patients": self.patients,
             "events": self.events,
             "median_days": self.median_days,
+            "censored_days": list(self.censored_days),
             "curve": [
                 {"days": t, "survival": s, "ci_lower": lo, "ci_upper": hi}
                 for t, s, lo, hi in zip(
@@ -84,8 +96,20 @@ class SurvivalResult:
         }
 
     def render(self, fmt: Literal["png", "svg"] = "png", *, title: str | None = None) -> bytes:
-        """The curves with confidence bands, numbers at risk underneath and the log-rank p-value."""
+        """The figure of :meth:`figure` as PNG or SVG bytes."""
         from matplotlib import rc_context
+
+        figure = self.figure(title=title)
+        buffer = io.BytesIO()
+        # SVG text stays text (searchable, accessible), not glyph outlines.
+        with rc_context({"svg.fonttype": "none"}):
+            figure.savefig(buffer, format=fmt, metadata={"Software": "Ria"} if fmt == "png" else None)
+        return buffer.getvalue()
+
+    def figure(self, *, title: str | None = None) -> Figure:
+        """The curves with confidence bands and censoring ticks (``|``, as lifelines' ``show_censors``
+        draws them), numbers at risk underneath and the log-rank p-value; the default title says the
+        split in words ("by TP53 mutation"), not in the CLI's syntax."""
         from matplotlib.figure import Figure
 
         rows = len(self.groups)
@@ -100,6 +124,16 @@ class SurvivalResult:
                 years, group.survival, where="post", color=colour, label=f"{group.name} (n={group.patients})"
             )
             ax.fill_between(years, group.ci_lower, group.ci_upper, step="post", color=colour, alpha=0.15)
+            censored = [t / _YEAR for t in group.censored_days]
+            marks = ax.plot(
+                censored,
+                [group.survival_at(t) for t in group.censored_days],
+                linestyle="none",
+                marker="|",
+                markersize=7,
+                color=colour,
+            )
+            marks[0].set_gid(f"censored:{group.name}")
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
         ax.set_ylabel("Survival probability")
@@ -108,7 +142,7 @@ class SurvivalResult:
         ax.legend(loc="upper right", fontsize=8)
         if self.logrank_p is not None:
             ax.text(0.02, 0.04, f"log-rank p = {self.logrank_p:.3g}", transform=ax.transAxes, fontsize=9)
-        ax.set_title(title or f"Kaplan-Meier survival by {self.split_by}", fontsize=11)
+        ax.set_title(title or f"Kaplan-Meier survival {describe_split(self.split_by)}", fontsize=11)
         ticks = [t / _YEAR for t in self.at_risk_days]
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])
@@ -121,11 +155,7 @@ class SurvivalResult:
                 x = 0.2 + 0.76 * (tick - span[0]) / (span[1] - span[0])
                 if 0 <= x <= 1:
                     figure.text(x, y, str(count), fontsize=8, ha="center")
-        buffer = io.BytesIO()
-        # SVG text stays text (searchable, accessible), not glyph outlines.
-        with rc_context({"svg.fonttype": "none"}):
-            figure.savefig(buffer, format=fmt, metadata={"Software": "Ria"} if fmt == "png" else None)
-        return buffer.getvalue()
+        return figure
 
 
 def parse_split(split_by: str) -> tuple[str, str]:
@@ -139,6 +169,20 @@ def parse_split(split_by: str) -> tuple[str, str]:
     if kind == "mutated":
         GeneCondition(name)
     return kind, name
+
+
+_CLINICAL_WORDS = {"project": "TCGA project", "primary_diagnosis": "primary diagnosis"}
+
+
+def describe_split(split_by: str) -> str:
+    """``"mutated:TP53"`` → ``"by TP53 mutation"``, ``"clinical:project"`` → ``"by TCGA project"``:
+    a plot's title is read by people who never typed the CLI's syntax."""
+    kind, name = parse_split(split_by)
+    if kind == "mutated":
+        return f"by {GeneCondition(name).gene} mutation"
+    if kind == "clinical":
+        return f"by {_CLINICAL_WORDS.get(name, name.replace('_', ' '))}"
+    return f"by {name.replace('_', ' ')}"
 
 
 def _major_stage(stage: object) -> str | None:
@@ -239,6 +283,7 @@ def kaplan_meier(cohort: Cohort, split_by: str, *, min_group: int = 1) -> Surviv
                 survival=tuple(float(s) for s in curve.to_numpy()),
                 ci_lower=tuple(float(v) for v in bands.iloc[:, 0].to_numpy()),
                 ci_upper=tuple(float(v) for v in bands.iloc[:, 1].to_numpy()),
+                censored_days=tuple(sorted(t for t, e in rows if not e)),
             )
         )
         at_risk[group] = tuple(sum(1 for t, _ in rows if t >= day) for day in at_risk_days)
