@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ria.catalog.records import Outcome, WriteResult
 from ria.catalog.schema import collection, instance, patient, series, study
@@ -53,6 +53,17 @@ _REFUSED = "refused"
 _COLLECTION_FILE = "collection"
 _LOCK_FILE = "lock"
 _ACCEPTED = (Outcome.INGESTED, Outcome.DUPLICATE, Outcome.QUARANTINED)
+
+
+# Built once: constructing the statement cost as much as running it, once per instance.
+_STORED_AS = (
+    select(instance.c.sha256, collection.c.name)
+    .join(series, series.c.id == instance.c.series_pk)
+    .join(study, study.c.id == series.c.study_pk)
+    .join(patient, patient.c.id == study.c.patient_pk)
+    .join(collection, collection.c.id == patient.c.collection_id)
+    .where(instance.c.sop_instance_uid == bindparam("sop"))
+)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -146,16 +157,8 @@ class Inbox:
         visibility rule of :meth:`~ria.catalog.queries.Catalog.instance` (a third of the
         per-instance time when that was used here).
         """
-        query = (
-            select(instance.c.sha256, collection.c.name)
-            .join(series, series.c.id == instance.c.series_pk)
-            .join(study, study.c.id == series.c.study_pk)
-            .join(patient, patient.c.id == study.c.patient_pk)
-            .join(collection, collection.c.id == patient.c.collection_id)
-            .where(instance.c.sop_instance_uid == sop_instance_uid)
-        )
         with self.archive.engine.connect() as conn:
-            found = conn.execute(query).first()
+            found = conn.execute(_STORED_AS, {"sop": sop_instance_uid}).first()
         return None if found is None else (str(found[0]), str(found[1]))
 
     def _submit(self) -> None:
