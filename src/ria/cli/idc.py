@@ -14,7 +14,7 @@ from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
 from ria.idc import IdcImportReport, ImportProgress, import_idc
 
-__all__ = ["import_idc_command"]
+__all__ = ["import_idc_command", "run_with_progress"]
 
 
 def import_idc_command(
@@ -45,7 +45,9 @@ def import_idc_command(
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     with Archive(build_settings(data_dir, database_url)) as archive:
-        report = _run(archive, collection or None, parquet, show=err.is_terminal and not as_json, err=err)
+        report = run_with_progress(
+            archive, collection or None, parquet, show=err.is_terminal and not as_json, err=err
+        )
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return
@@ -60,7 +62,7 @@ def import_idc_command(
         )
 
 
-def _run(
+def run_with_progress(
     archive: Archive, collections: list[str] | None, parquet: Path | None, *, show: bool, err: Console
 ) -> IdcImportReport:
     """The import, with a progress bar when a person is watching."""

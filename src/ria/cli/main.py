@@ -280,22 +280,27 @@ def demo(
 
 
 def _load_demo_radiogenomics(archive: Archive) -> None:
-    """The real TCGA imaging catalogue and the packaged lung mutation tables (``ria[demo]``)."""
+    """The real TCGA imaging catalogue and the packaged TCGA tables (``ria[demo]``).
+
+    The catalogue import is the demo's longest step (tens of seconds), so a person watching
+    sees its progress bar (the one ``ria import-idc`` shows), not a silent terminal.
+    """
     from importlib.resources import as_file, files
 
     from ria.genomics import import_file
+    from ria.sample import DEMO_TABLES
 
     try:
-        from ria.idc import import_idc
+        from ria.cli.idc import run_with_progress
 
-        report = import_idc(archive)
+        report = run_with_progress(archive, None, None, show=err.is_terminal, err=err)
     except RiaError as exc:
         err.print(
             f"note: the real TCGA catalogue was not loaded ({exc.message})", highlight=False, markup=False
         )
     else:
         out.print(report.summary(), highlight=False)
-    for name in ("tcga_lung_mutations_by_gene.csv.gz", "tcga_lung_patients.csv.gz"):
+    for name in DEMO_TABLES:
         with as_file(files("ria.sample") / "data" / name) as path:
             out.print(import_file(archive, path).summary(), highlight=False)
     out.print("try: ria cohort --collection TCGA-LUAD --modality CT --mutated KRAS", highlight=False)

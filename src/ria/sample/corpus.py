@@ -27,6 +27,7 @@ from ria.errors import NotFoundError
 __all__ = [
     "DEMO_COLLECTIONS",
     "DEMO_DESCRIPTIONS",
+    "DEMO_TABLES",
     "CorpusInfo",
     "find_test_file",
     "generate_corpus",
@@ -47,6 +48,15 @@ DEMO_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "TCGA-LUAD": ("Lung adenocarcinoma", "10.7937/K9/TCIA.2016.JGNIHEP5"),
     "TCGA-BRCA": ("Breast invasive carcinoma", "10.7937/K9/TCIA.2016.AB2NAZRP"),
 }
+
+# The real TCGA tables in ``ria/sample/data`` that ``ria demo`` imports (provenance in its README):
+# lung mutations and mutation counts for the cohort examples, and BRCA/OV survival so that the
+# README's TCGA-OV cohort and its survival curves answer with real patients.
+DEMO_TABLES: tuple[str, ...] = (
+    "tcga_lung_mutations_by_gene.csv.gz",
+    "tcga_lung_patients.csv.gz",
+    "tcga_brca_ov_survival.csv.gz",
+)
 
 # Real CT and MR images: bundled with pydicom, then those pydicom-data adds.
 DEMO_FILES: tuple[str, ...] = (
