@@ -10,6 +10,8 @@ parameter, file or value that is wrong. They never contain patient names.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "StorageError",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
+    "close_matches",
+    "unknown_value",
 ]
 
 
@@ -60,6 +64,37 @@ class InvalidParameterError(RiaError):
     def __init__(self, parameter: str, message: str, **details: Any) -> None:
         super().__init__(message, parameter=parameter, **details)
         self.parameter = parameter
+
+
+def close_matches(value: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
+    """The known spellings nearest to ``value`` (case-insensitive), best first.
+
+    One suggestion rule for every "unknown X" message, so a typo in a collection, gene,
+    modality, field or label gets the same kind of help wherever it is made.
+    """
+    spellings = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(value.lower(), list(spellings), n=limit, cutoff=0.75)
+    return [spellings[c] for c in close]
+
+
+def unknown_value(parameter: str, kind: str, value: str, known: Iterable[str]) -> InvalidParameterError:
+    """The error for a ``kind`` named ``value`` that is not among ``known``, with the nearest ones.
+
+    ``known`` must hold only what the caller may see: the message and its suggestions are
+    then the same for a value that does not exist and one the caller may not know about.
+    """
+    names = sorted(set(known))
+    close = close_matches(value, names)
+    if close:
+        hint = (
+            "; did you mean " + " or ".join([", ".join(close[:-1]), close[-1]] if close[:-1] else close) + "?"
+        )
+    elif names:
+        shown = ", ".join(names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
+        hint = f"; known: {shown}"
+    else:
+        hint = f"; there is no {kind} here yet"
+    return InvalidParameterError(parameter, f"unknown {kind} {value!r}{hint}", close_matches=close)
 
 
 class InvalidBarcodeError(InvalidParameterError):

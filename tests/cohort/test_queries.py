@@ -258,5 +258,5 @@ def test_csv_export_has_one_row_per_series(radiogenomic: Radiogenomic, truth: Tr
 def test_unknown_label_is_a_clear_error(radiogenomic: Radiogenomic) -> None:
     from ria.errors import InvalidParameterError
 
-    with pytest.raises(InvalidParameterError, match=r"no label named 'IDH'.*IDH_status"):
+    with pytest.raises(InvalidParameterError, match=r"unknown label 'IDH'; known: .*IDH_status"):
         Cohort(radiogenomic.archive, CohortQuery(labels=(parse_condition("IDH=Mutant"),)), OPERATOR)

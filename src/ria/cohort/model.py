@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from ria.errors import InvalidParameterError
+from ria.errors import InvalidParameterError, unknown_value
 
 __all__ = [
     "CLINICAL_FIELDS",
@@ -278,10 +278,7 @@ class CohortQuery:
         for condition in self.clinical:
             kind = CLINICAL_FIELDS.get(condition.field)
             if kind is None:
-                raise InvalidParameterError(
-                    condition.field,
-                    f"unknown clinical field {condition.field!r}; use one of {', '.join(CLINICAL_FIELDS)}",
-                )
+                raise unknown_value(condition.field, "clinical field", condition.field, CLINICAL_FIELDS)
             clinical.append(condition.checked(kind))
         object.__setattr__(self, "clinical", tuple(clinical))
         object.__setattr__(self, "genes", tuple(self.genes))

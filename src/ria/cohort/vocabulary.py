@@ -1,0 +1,90 @@
+"""What a cohort query may name: the collections, modalities, genes and labels its caller can see.
+
+A typo ("KRAZ", "TCGA-LAUD") would otherwise compile to a query that matches nothing,
+and the user would read an empty table as an answer. :func:`check_known` turns every
+unknown value into an :class:`~ria.errors.InvalidParameterError` naming it, with the
+nearest known spellings (:func:`ria.errors.unknown_value`).
+
+Every vocabulary is read through :func:`ria.catalog.visibility.visible_collections`:
+a restricted collection, and a gene or label found only among its patients, is unknown
+to a caller who may not see it, with the very message a value that does not exist gets.
+Genes and labels are not patient data, but "this gene is mutated somewhere here" is a
+fact about a hidden collection, so the rule is the conservative one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, func, select
+
+from ria.access.principal import Principal
+from ria.catalog.schema import collection, label, mutation, patient
+from ria.catalog.visibility import visible_collections
+from ria.cohort.model import CohortQuery
+from ria.errors import unknown_value
+
+if TYPE_CHECKING:
+    from ria.archive import Archive
+
+__all__ = ["check_known", "visible_genes", "visible_label_names"]
+
+
+def _visible_participants(principal: Principal) -> Select[Any]:
+    """PatientIDs of every patient in a collection ``principal`` may see."""
+    return (
+        select(patient.c.patient_id)
+        .join(collection, collection.c.id == patient.c.collection_id)
+        .where(visible_collections(principal))
+    )
+
+
+def visible_genes(archive: Archive, principal: Principal, among: Iterable[str] | None = None) -> set[str]:
+    """Gene symbols with a mutation among the patients ``principal`` may see (only ``among``, if given)."""
+    query = (
+        select(mutation.c.hugo_symbol)
+        .where(mutation.c.participant.in_(_visible_participants(principal)))
+        .distinct()
+    )
+    if among is not None:
+        query = query.where(func.upper(mutation.c.hugo_symbol).in_(sorted({g.upper() for g in among})))
+    with archive.engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def visible_label_names(archive: Archive, principal: Principal) -> set[str]:
+    """Label names with a value for at least one patient ``principal`` may see."""
+    query = select(label.c.name).where(label.c.participant.in_(_visible_participants(principal))).distinct()
+    with archive.engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def _check(parameter: str, kind: str, wanted: Iterable[str], known: Iterable[str]) -> None:
+    folded = {k.lower() for k in known}
+    for value in wanted:
+        if value.lower() not in folded:
+            raise unknown_value(parameter, kind, value, known)
+
+
+def check_known(archive: Archive, query: CohortQuery, principal: Principal) -> None:
+    """Raise for the first collection, modality, gene or label of ``query`` unknown to ``principal``.
+
+    Each vocabulary is read only when the query names something from it, and genes are
+    first looked up by name, so a query without typos costs one small query per family.
+    """
+    if query.collection:
+        names = [info.name for info in archive.catalog.collections(principal=principal)]
+        _check("collection", "collection", query.collection, names)
+    if query.modality:
+        _check(
+            "modality", "modality", query.modality, archive.catalog.values("modality", principal=principal)
+        )
+    if query.genes:
+        found = {g.upper() for g in visible_genes(archive, principal, [g.gene for g in query.genes])}
+        for gene in query.genes:
+            if gene.gene.upper() not in found:
+                parameter = "mutated" if gene.mutated else "not_mutated"
+                raise unknown_value(parameter, "gene", gene.gene, visible_genes(archive, principal))
+    if query.labels:
+        _check("labels", "label", [c.field for c in query.labels], visible_label_names(archive, principal))
