@@ -10,6 +10,7 @@ from ria.api import carts, cohorts, collections, health, identity_routes, oauth
 from ria.api.deps import require_user
 from ria.api.dicomweb.rendered_routes import build_rendered_router
 from ria.api.dicomweb.routes import build_dicomweb_router
+from ria.api.docs import install_docs
 from ria.api.errors import install_error_handlers
 from ria.api.governance_routes import router as governance_router
 from ria.api.guards import NulGuard
@@ -28,13 +29,14 @@ def create_app(archive: Archive) -> FastAPI:
     app = FastAPI(
         title="Ria — Radiogenomic Imaging Archive",
         version=ria.__version__,
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served from the package by install_docs, not from a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     app.state.archive = archive
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(NulGuard)  # before CORS is added, so CORS wraps it and its 400s reach browsers too
     _install_cors(app, archive.settings.cors_origins)
     app.include_router(health.router)
