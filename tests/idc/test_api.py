@@ -1,8 +1,12 @@
-"""Remote series over a live server: TCIA queries list them like local ones; downloads say where they live."""
+"""Remote series over a live server. TCIA's routes list what the server can deliver: remote series only
+when a mirror of their buckets is mounted (``remote_root``), since a TCIA client cannot tell a remote row
+from a local one and would fail to download it. Ria's own API and DICOMweb list them always; downloads say
+where they live."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import httpx
@@ -10,15 +14,30 @@ import pytest
 
 from ria.archive import Archive
 from ria.idc import import_idc
+from ria.settings import Settings
 from tests.api.conftest import LiveServer
+from tests.conftest import Corpus
 
 V1 = "/nbia-api/services/v1"
 V4 = "/nbia-api/services/v4"
 
 
 @pytest.fixture
-def client(archive: Archive) -> Iterator[httpx.Client]:
-    import_idc(archive, ["TCGA-CHOL", "tcga_dlbc"])
+def client(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
+    """A server whose remote series can be delivered: a (here empty) mirror of IDC's buckets is mounted."""
+    (tmp_path / "mirror").mkdir()
+    mirrored = settings.with_overrides(remote_root=tmp_path / "mirror")
+    with Archive(mirrored) as archive:
+        import_idc(archive, ["TCGA-CHOL", "tcga_dlbc"])
+        with LiveServer(archive) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+            yield http
+
+
+@pytest.fixture
+def unmirrored(archive: Archive, corpus: Corpus) -> Iterator[httpx.Client]:
+    """No mirror: IDC's TCGA-CHOL as remote series next to real local files in TCGA-LUAD."""
+    import_idc(archive, ["TCGA-CHOL"])
+    archive.ingest([corpus.root], "TCGA-LUAD", workers=1)
     with LiveServer(archive) as live, httpx.Client(base_url=live.url, timeout=30) as http:
         yield http
 
@@ -104,3 +123,40 @@ def test_qido_rs_finds_remote_series_with_their_counts(
     assert response.status_code == 200, response.text
     found = {row["0020000E"]["Value"][0]: row["00201209"]["Value"][0] for row in response.json()}
     assert found == counts and len(found) == n_series
+
+
+def test_without_a_mirror_tcia_routes_list_only_what_can_be_downloaded(
+    unmirrored: httpx.Client, corpus: Corpus, idc: duckdb.DuckDBPyConnection
+) -> None:
+    client = unmirrored
+    listed = client.get(f"{V1}/getSeries")
+    assert listed.status_code == 200, listed.text
+    assert {row["SeriesInstanceUID"] for row in listed.json()} == corpus.series_uids
+    assert [r["Collection"] for r in client.get(f"{V1}/getCollectionValues").json()] == ["TCGA-LUAD"]
+    counts = client.get(f"{V4}/getCollectionValuesAndCounts").json()
+    assert [(r["Collection"], r["Count"]) for r in counts] == [("TCGA-LUAD", len(corpus.patients))]
+    for path in ("getSeries", "getPatient", "getPatientStudy", "getModalityValues"):
+        empty = client.get(f"{V4}/{path}", params={"Collection": "TCGA-CHOL"})
+        assert (empty.status_code, empty.content) == (200, b""), path  # TCIA's empty answer
+    search = client.post(
+        f"{V4}/getSimpleSearch", data={"criteriaType0": "CollectionCriteria", "value0": "TCGA-CHOL"}
+    )
+    assert search.status_code == 200, search.text
+    assert search.json()["totalPatients"] == 0
+    every = client.get(f"{V1}/getSeries").json()
+    for row in every:  # every listed series downloads
+        assert client.get(f"{V1}/getImage", params={"SeriesInstanceUID": row["SeriesInstanceUID"]}).is_success
+
+
+def test_without_a_mirror_ria_api_still_lists_remote_series(
+    unmirrored: httpx.Client, idc: duckdb.DuckDBPyConnection
+) -> None:
+    (series,) = idc.execute("SELECT count(*) FROM idc WHERE collection_id = 'tcga_chol'").fetchone() or (0,)
+    rows = {r["name"]: r for r in unmirrored.get("/api/v1/collections").json()}
+    assert rows["TCGA-CHOL"]["series"] == series
+    asked = unmirrored.post(
+        "/api/v1/cohorts/query", params={"format": "csv"}, json={"collection": ["TCGA-CHOL"]}
+    )
+    assert asked.status_code == 200, asked.text
+    lines = asked.text.splitlines()
+    assert len(lines) == series + 1 and all(",True," in line for line in lines[1:])

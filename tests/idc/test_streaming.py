@@ -3,7 +3,8 @@ client that hangs up midway gets its database connection returned at once.
 
 Real data (IDC's index of every TCGA series, counted independently with duckdb), a real
 ``ria serve`` process whose resident set size is sampled from outside, real HTTP clients
-reading whole bodies, on SQLite and PostgreSQL.
+reading whole bodies, on SQLite and PostgreSQL. TCIA's routes list remote series only where a
+mirror of their buckets is mounted (``ria.api.tcia.scope``), so every server here has one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +29,14 @@ from tests.live import PeakRss, ria_serve
 
 MB = 1024 * 1024
 ROW_KEY = b'{"SeriesInstanceUID":"'  # opens every v1 getSeries row, and nothing else
+
+
+@pytest.fixture
+def mirrored(settings: Settings, tmp_path: Path) -> Iterator[Archive]:
+    """An archive with a (here empty) mirror of IDC's buckets mounted, so TCIA routes list remote series."""
+    (tmp_path / "mirror").mkdir()
+    with Archive(settings.with_overrides(remote_root=tmp_path / "mirror")) as opened:
+        yield opened
 
 
 def tcga_series(idc: duckdb.DuckDBPyConnection) -> int:
@@ -53,14 +63,16 @@ def read_series(base: str) -> tuple[int, int, bytes, bytes]:
 
 @pytest.mark.slow
 def test_three_unfiltered_get_series_keep_server_memory_flat(
-    archive: Archive, settings: Settings, idc: duckdb.DuckDBPyConnection, tmp_path: Path
+    mirrored: Archive, settings: Settings, idc: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     """The issue's figures were 103 MB idle, 520 MB for one such request and 1.23 GB for three."""
     expected = tcga_series(idc)
     started = time.perf_counter()
-    import_idc(archive)
+    import_idc(mirrored)
     loaded = time.perf_counter() - started
-    serving = ria_serve(settings.data_dir, tmp_path / "server.log", database_url=settings.database_url)
+    mirror = ("--remote-root", str(tmp_path / "mirror"))
+    log = tmp_path / "server.log"
+    serving = ria_serve(settings.data_dir, log, *mirror, database_url=settings.database_url)
     with serving as (base, pid):
         time.sleep(0.5)
         with PeakRss(pid) as rss, ThreadPoolExecutor(3) as pool:
@@ -75,8 +87,9 @@ def test_three_unfiltered_get_series_keep_server_memory_flat(
     )
 
 
-def test_a_client_that_hangs_up_midway_returns_the_connection(archive: Archive) -> None:
+def test_a_client_that_hangs_up_midway_returns_the_connection(mirrored: Archive) -> None:
     """The stream holds one pooled connection while it flows and returns it when the client goes."""
+    archive = mirrored
     import_idc(archive, ("tcga_luad", "tcga_brca"))  # ~5,000 series: far more than socket buffers hold
     pool = archive.engine.pool
     with LiveServer(archive) as live, httpx.Client(base_url=live.url, timeout=20) as client:
@@ -116,11 +129,12 @@ def stalled_request(url: str, path: str) -> socket.socket:
     return stalled
 
 
-def test_clients_that_stop_reading_hold_no_connection(archive: Archive) -> None:
+def test_clients_that_stop_reading_hold_no_connection(mirrored: Archive) -> None:
     """Bodies are spooled at the database's pace, not the client's: more clients than the pool holds
     stop reading after the first bytes of a ~8 MB body, yet none of them holds a pooled connection
     and the server goes on answering (before, the sixteenth waited 30 s for a connection and failed).
     """
+    archive = mirrored
     import_idc(archive, ("tcga_luad", "tcga_brca"))  # ~15,000 series, ~8 MB as CSV
     pool = archive.engine.pool
     assert pool.size() + 10 < STALLED  # type: ignore[attr-defined]

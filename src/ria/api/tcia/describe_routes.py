@@ -20,6 +20,7 @@ from ria.api.openapi import errors, merge, success, tcia_table
 from ria.api.tcia.dialect import V4
 from ria.api.tcia.formats import parse_format, render, render_json
 from ria.api.tcia.params import allow_only, check_format, require_uid
+from ria.api.tcia.scope import deliverable
 from ria.archive import Archive
 from ria.catalog.hierarchy import md5_hierarchy
 from ria.catalog.search import SeriesFilter, ValueField
@@ -55,7 +56,9 @@ def _counts(
 ) -> Response:
     rows = [
         {key: value, "Count": count, "Authorized": 1}
-        for value, count in archive.catalog.value_counts(field, where, upper=upper, principal=principal)
+        for value, count in archive.catalog.value_counts(
+            field, deliverable(archive, where), upper=upper, principal=principal
+        )
     ]
     return render(rows, parse_format(None))
 

@@ -29,6 +29,7 @@ from ria.api.tcia.fields import (
 )
 from ria.api.tcia.formats import TciaFormat, parse_format, render, stream
 from ria.api.tcia.params import allow_only, check_format, require_uid, split_list
+from ria.api.tcia.scope import deliverable
 from ria.archive import Archive
 from ria.catalog.search import SeriesFilter, StudyRow, ValueField
 from ria.errors import InvalidParameterError, NotFoundError
@@ -64,11 +65,12 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         fmt: str | None,
     ) -> Response:
         chosen = parse_format(fmt)
-        found = archive.catalog.iter_values(field, where, principal=principal)
+        found = archive.catalog.iter_values(field, deliverable(archive, where), principal=principal)
         return stream(found, lambda value: {key: value}, chosen)
 
     def series_rows(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
         """Matching series streamed from the catalogue's cursor: flat memory for the whole catalogue."""
+        where = deliverable(archive, where)
         chosen = parse_format(fmt)
         collections = {info.name: info for info in archive.catalog.collections(principal=principal)}
         columns = None
@@ -82,10 +84,11 @@ def build_query_router(dialect: Dialect) -> APIRouter:
 
     def patients(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
         chosen = parse_format(fmt)
-        found = archive.catalog.iter_patients(where, principal=principal)
+        found = archive.catalog.iter_patients(deliverable(archive, where), principal=principal)
         return stream(found, lambda row: patient_fields(row, dialect), chosen)
 
     def studies(archive: Archive, principal: Principal, where: SeriesFilter, fmt: str | None) -> Response:
+        where = deliverable(archive, where)
         chosen = parse_format(fmt)
         people = {
             (p.collection, p.patient_id): p for p in archive.catalog.iter_patients(where, principal=principal)

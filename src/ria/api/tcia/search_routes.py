@@ -23,6 +23,7 @@ from ria.api.origin import public_base_url
 from ria.api.tcia.criteria import parse_criteria
 from ria.api.tcia.formats import render_json
 from ria.api.tcia.params import allow_only, split_list
+from ria.api.tcia.scope import deliverable
 from ria.archive import Archive
 from ria.catalog.search import SeriesFilter
 from ria.catalog.subjects import SortField, SubjectPage, search_subjects
@@ -131,7 +132,7 @@ async def get_simple_search(request: Request, archive: ArchiveDep, principal: Pr
     page = await run_in_threadpool(
         search_subjects,
         archive.engine,
-        search.where,
+        deliverable(archive, search.where),
         principal=principal,
         sort=sort,
         ascending=search.ascending,
@@ -155,7 +156,7 @@ async def get_manifest_for_simple_search(
     page = await run_in_threadpool(
         search_subjects,
         archive.engine,
-        search.where,
+        deliverable(archive, search.where),
         principal=principal,
         sort=SortField.parse(search.sort_field),
         ascending=search.ascending,
@@ -254,7 +255,8 @@ def get_manifest_for_collection(
 ) -> Response:
     if visibility not in (None, "", "1", "13"):
         raise InvalidParameterError("visibility", "visibility must be 1 (visible series) or 13 (all)")
-    rows = archive.catalog.iter_series(SeriesFilter(collection=collection), principal=principal)
+    where = deliverable(archive, SeriesFilter(collection=collection))
+    rows = archive.catalog.iter_series(where, principal=principal)
     uids = [row.series_instance_uid for row in rows]
     flag = _flag("includeAnnotation", include_annotation)
     return _manifest(request, uids, flag, f"{collection}-{_stamp()}.tcia")
