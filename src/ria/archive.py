@@ -19,15 +19,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, Engine, func, select
+from sqlalchemy import Column, Engine, func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ria.access.principal import OPERATOR
 from ria.catalog import Catalog, CatalogWriter, create_catalog_engine, upgrade_schema
+from ria.catalog.database import current_revision, normalise_url
 from ria.catalog.quarantine import Quarantine
 from ria.catalog.schema import instance, quarantine, series
 from ria.dicom.header import InstanceHeader
-from ria.errors import CatalogUnavailableError, ConfigurationError, InvalidParameterError
+from ria.errors import CatalogUnavailableError, ConfigurationError, InvalidParameterError, NotFoundError
 from ria.ingestion import Ingestor, IngestReport
 from ria.ingestion.pipeline import ProgressCallback
 from ria.ingestion.worker import Transform
@@ -97,6 +98,22 @@ class Archive:
         self.catalog = Catalog(self.engine)
         self.quarantine = Quarantine(self.engine, self.store, self.writer)
         """Instances held for a curator: ``list()``, ``release(ids)``, ``reject(ids)``."""
+
+    @classmethod
+    def open_existing(cls, settings: Settings, *, store: BlobStore | None = None) -> Archive:
+        """The archive ``settings`` point at, for commands that only read; never creates one.
+
+        Opening creates a missing archive (folder, catalogue, schema), which is right for
+        ``ria ingest`` and wrong for ``ria cohort`` run from the wrong folder: that would
+        leave an empty ``ria-data`` behind and print an empty table as if it were an answer.
+        """
+        where = _missing_archive(settings)
+        if where is not None:
+            raise NotFoundError(
+                f"no Ria archive at {where}: make one with 'ria demo' or 'ria ingest FOLDER -c COLLECTION', "
+                "or point at one with --data-dir (or --database-url)"
+            )
+        return cls(settings, store=store)
 
     def __enter__(self) -> Archive:
         return self
@@ -368,6 +385,31 @@ def _referenced_keys(engine: Engine, column: Column[str]) -> Iterator[str]:
             return
         yield from page
         last = page[-1]
+
+
+def _missing_archive(settings: Settings) -> str | None:
+    """Where the archive was looked for, if there is none there; ``None`` if there is one.
+
+    The embedded catalogue is a file, looked for without creating it; a database server
+    counts as an archive once it holds Ria's schema (an empty database is no archive).
+    """
+    url = make_url(normalise_url(settings.catalog_url))
+    shown = make_url(settings.catalog_url).render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ":memory:"
+        if database == ":memory:" or Path(database).is_file():
+            return None
+        return str(settings.data_dir) if settings.database_url is None else shown
+    engine = create_catalog_engine(settings.catalog_url)
+    try:
+        if current_revision(engine) is not None:
+            return None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CatalogUnavailableError(f"cannot open the catalogue at {shown}: {reason}") from exc
+    finally:
+        engine.dispose()
+    return shown
 
 
 def open_archive(data_dir: str | PathLike[str] | None = None, **settings: object) -> Archive:

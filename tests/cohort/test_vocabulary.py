@@ -81,6 +81,10 @@ def test_typos_name_the_value_and_the_nearest_known_one(restricted: Restricted) 
         assert error.parameter == parameter
         assert named in error.message and f"did you mean {suggested}" in error.message, error.message
     assert "did you mean survival_days" in _error_of_clinical()
+    # No whole-exome MAF here: a gene the panel never names is unknown, not "nobody mutated".
+    assert "EGFR" not in restricted.luad_genes
+    egfr = _error(archive, CohortQuery(genes=(GeneCondition("EGFR"),)), OPERATOR)
+    assert egfr.message.startswith("unknown gene 'EGFR'; ")
     # Known values, in any case, still make a cohort.
     cohort = Cohort(archive, CohortQuery(collection=("tcga-luad",), genes=(GeneCondition("kras"),)), OPERATOR)
     assert cohort.filter.collection == ("TCGA-LUAD",)

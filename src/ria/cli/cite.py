@@ -67,7 +67,7 @@ def cite_command(
         except (OSError, ValueError) as exc:
             raise InvalidParameterError("--query", f"cannot read {query} as JSON: {exc}") from exc
         cohort = CohortQuery.from_json(body)
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         # The operator holds the data folder and sees every collection it holds.
         citation = cite(
             archive, OPERATOR, series_uids=uids, collections=collection or (), cart=cart, cohort=cohort

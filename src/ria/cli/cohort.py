@@ -244,7 +244,7 @@ def cohort_command(
     query = _or_file(query, query_file)
     if fmt in (Format.TCIA, Format.S5CMD) and view is not View.MANIFEST:
         raise InvalidParameterError("--format", f"--format {fmt.value} goes with --view manifest")
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         cohort = Cohort(archive, query, OPERATOR)
         if view is View.SERIES:
             records = (series_record(row) for row in cohort.iter_series())
@@ -334,7 +334,7 @@ def survival_command(
         mutated, not_mutated, min_mutations, max_mutations, clinical, label, local_only,
     )  # fmt: skip
     query = _or_file(query, query_file)
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         result = kaplan_meier(Cohort(archive, query, OPERATOR), split_by)
     table = Table("group", "patients", "events", "median survival (days)")
     for group in result.groups:
@@ -364,7 +364,7 @@ def linkage_command(
     """How many imaging patients have genomics, clinical data, both or neither — and the reverse."""
     from ria.cohort.linkage import linkage_report
 
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         report = linkage_report(archive, tuple(collection or ()), principal=OPERATOR)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))

@@ -208,7 +208,7 @@ def collections_show(
     from ria.catalog.governance import read_governance
     from ria.errors import NotFoundError
 
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         record = read_governance(archive.engine, name)
     if record is None:
         raise NotFoundError(f"no collection named {name!r}")
@@ -224,7 +224,7 @@ def collections_audit(
     """Print the audit trail (newest first) as JSON lines: who changed what, when and why."""
     from ria.catalog.governance import audit_events
 
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         events = audit_events(archive.engine, target=name, limit=limit)
     for event in events:
         print(json.dumps(event.to_json(), sort_keys=True))
@@ -290,7 +290,7 @@ def accrual_command(
     if period not in ("day", "month"):
         raise InvalidParameterError("--period", "--period is day or month")
     chosen: Literal["day", "month"] = "day" if period == "day" else "month"
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         report = accrual_report(archive, collection, period=chosen)
     if chart is not None:
         chart.write_bytes(report.render_png())

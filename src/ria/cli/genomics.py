@@ -92,7 +92,7 @@ def _print_report(report: ImportReport) -> None:
 @genomics_app.command("sources")
 def list_sources(as_json: AsJson = False, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List imported sources: ID, kind, name, project, row counts, when (tab-separated; --json: JSON)."""
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         found = sources(archive)
     if as_json:
         print(json.dumps([s.to_json() for s in found], indent=2))

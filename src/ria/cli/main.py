@@ -315,7 +315,7 @@ def collections_list(
     """List collections with patient, study, series and instance counts."""
     from rich.table import Table
 
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         stats = archive.catalog.collection_stats(principal=OPERATOR)
     if as_json:
         print(json.dumps([s.to_json() for s in stats], indent=2))
@@ -343,7 +343,7 @@ def check(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check that catalogue and blob store agree; exit 1 if they do not."""
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         report = archive.check(verify_hashes=verify_hashes)
     out.print(
         f"{report.instances} instances; missing blobs: {len(report.missing_blobs)}; "
@@ -365,7 +365,7 @@ def gc(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Delete blobs that no catalogue row references (left by interrupted ingests)."""
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         removed, reclaimed = archive.collect_garbage(grace_seconds=grace_seconds)
     out.print(f"removed {removed} unreferenced objects; reclaimed {reclaimed / 1e6:.1f} MB")
 

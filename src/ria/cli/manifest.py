@@ -72,7 +72,7 @@ def create(
         body_part_examined=_match(body_part),
         manufacturer=_match(manufacturer),
     )
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         rows = archive.catalog.iter_series(where, principal=OPERATOR)
         lines: Iterator[str]
         if output_format is OutputFormat.CSV:
@@ -117,7 +117,7 @@ def read(
     manifest = read_manifest(path)
     missing: list[str] = []
     if check:
-        with Archive(build_settings(data_dir, database_url)) as archive:
+        with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
             found = {
                 row.series_instance_uid
                 for row in archive.catalog.series_by_uid(manifest.series_uids, principal=OPERATOR)

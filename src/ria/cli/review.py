@@ -82,7 +82,7 @@ def list_held(
     Tab-separated with a header line (never truncated: UIDs are what a curator
     looks up); ``--json`` for scripts.
     """
-    with Archive(build_settings(data_dir, database_url)) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         held = archive.quarantine.list(collection)
     if as_json:
         print(json.dumps([h.to_json() for h in held], indent=2))

@@ -83,7 +83,7 @@ def list_users(
     database_url: DatabaseUrl = None,
 ) -> None:
     """List accounts with their sites and granted collections."""
-    with _archive(data_dir, database_url) as archive:
+    with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         users = identity.list_users(archive.engine)
     if as_json:
         out.print_json(json.dumps([user.to_json() for user in users]))

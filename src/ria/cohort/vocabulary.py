@@ -9,7 +9,10 @@ Every vocabulary is read through :func:`ria.catalog.visibility.visible_collectio
 a restricted collection, and a gene or label found only among its patients, is unknown
 to a caller who may not see it, with the very message a value that does not exist gets.
 Genes and labels are not patient data, but "this gene is mutated somewhere here" is a
-fact about a hidden collection, so the rule is the conservative one.
+fact about a hidden collection, so the rule is the conservative one. A gene is known if
+the imported mutations of visible patients name it; where a whole-exome MAF profiled
+visible patients for every gene, any symbol is meaningful and only a near miss of a known
+one ("KRAZ") is taken for a typo.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, func, select
 
 from ria.access.principal import Principal
-from ria.catalog.schema import collection, label, mutation, patient
+from ria.catalog.schema import collection, genomic_source, label, mutation, patient
 from ria.catalog.visibility import visible_collections
 from ria.cohort.model import CohortQuery
-from ria.errors import unknown_value
+from ria.errors import close_matches, unknown_value
 
 if TYPE_CHECKING:
     from ria.archive import Archive
@@ -51,6 +54,23 @@ def visible_genes(archive: Archive, principal: Principal, among: Iterable[str] |
         query = query.where(func.upper(mutation.c.hugo_symbol).in_(sorted({g.upper() for g in among})))
     with archive.engine.connect() as conn:
         return set(conn.execute(query).scalars())
+
+
+def _exome_profiled(archive: Archive, principal: Principal) -> bool:
+    """Whether a whole-exome MAF covers any patient ``principal`` may see.
+
+    Such patients were profiled for every gene, so a real symbol absent from the data is
+    a true answer ("nobody mutated", "all wild type"), not a typo; only a near miss of a
+    symbol the data does name is then an error. Without one, an absent gene is unknown.
+    """
+    query = (
+        select(mutation.c.id)
+        .join(genomic_source, genomic_source.c.id == mutation.c.source_id)
+        .where(genomic_source.c.kind == "maf", mutation.c.participant.in_(_visible_participants(principal)))
+        .limit(1)
+    )
+    with archive.engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def visible_label_names(archive: Archive, principal: Principal) -> set[str]:
@@ -83,8 +103,11 @@ def check_known(archive: Archive, query: CohortQuery, principal: Principal) -> N
     if query.genes:
         found = {g.upper() for g in visible_genes(archive, principal, [g.gene for g in query.genes])}
         for gene in query.genes:
-            if gene.gene.upper() not in found:
+            if gene.gene.upper() in found:
+                continue
+            known = visible_genes(archive, principal)
+            if close_matches(gene.gene, known) or not _exome_profiled(archive, principal):
                 parameter = "mutated" if gene.mutated else "not_mutated"
-                raise unknown_value(parameter, "gene", gene.gene, visible_genes(archive, principal))
+                raise unknown_value(parameter, "gene", gene.gene, known)
     if query.labels:
         _check("labels", "label", [c.field for c in query.labels], visible_label_names(archive, principal))
