@@ -24,6 +24,7 @@ __all__ = [
     "InvalidParameterError",
     "NotAcceptableError",
     "NotFoundError",
+    "PortUnavailableError",
     "RangeNotSatisfiableError",
     "RiaError",
     "StorageError",
@@ -201,6 +202,12 @@ class CatalogUnavailableError(RiaError):
 
     http_status = 503
     code = "catalog_unavailable"
+
+
+class PortUnavailableError(RiaError):
+    """A port a server must listen on cannot be bound (in use, not permitted, no such address)."""
+
+    code = "port_unavailable"
 
 
 class ConfigurationError(RiaError):

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, Host, build_settings
+from ria.cli.ports import require_free_port
 
 __all__ = ["dicom_listen"]
 
@@ -74,6 +75,7 @@ def dicom_listen(
         store_batch=store_batch,
     )
     settings = build_settings(data_dir, database_url)
+    require_free_port(host, port, "DICOM", "--port")
     # Association summaries (AE titles, addresses, counts: never data values) are the node's output.
     logging.getLogger("ria.dimse").setLevel(logging.INFO)
     with Archive(settings) as archive:

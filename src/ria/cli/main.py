@@ -41,6 +41,7 @@ from ria.cli.options import (
     TrustedProxies,
     build_settings,
 )
+from ria.cli.ports import require_free_port
 from ria.cli.remote import fetch_remote_command
 from ria.cli.review import review_app
 from ria.cli.users import users_app
@@ -225,6 +226,11 @@ def serve(
         trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
         local_curators=local_curators,
     )
+    if dicom_port == port:
+        raise InvalidParameterError("--dicom-port", f"--dicom-port {dicom_port} is the HTTP port too")
+    require_free_port(host, port, "HTTP", "--port")
+    if dicom_port is not None:
+        require_free_port(host, dicom_port, "DICOM", "--dicom-port")
     with Archive(settings) as archive:
         if dicom_port is None:
             _serve(archive, host, port)
@@ -256,6 +262,8 @@ def demo(
 
     # The demo is one person's laptop: its operator may STOW from a browser or client on this machine.
     settings = build_settings(data_dir, database_url, local_curators=True)
+    if not no_serve:  # before the work a busy port would waste
+        require_free_port(host, port, "HTTP", "--port")
     with Archive(settings) as archive, tempfile.TemporaryDirectory(prefix="ria-demo-") as scratch:
         corpus = write_demo_corpus(Path(scratch))
         if not corpus.folders:
@@ -383,7 +391,12 @@ def _serve(archive: Archive, host: str, port: int) -> None:
     out.print(f"  TCIA API: http://{shown}:{port}/nbia-api/services/v1/getCollectionValues", highlight=False)
     # Forwarded headers are Ria's to judge (Settings.trusted_proxies), not uvicorn's: its default
     # would rewrite the client address from any proxy on loopback.
-    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning", proxy_headers=False)
+    try:
+        uvicorn.run(create_app(archive), host=host, port=port, log_level="warning", proxy_headers=False)
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (e.g. the port was taken since)
+        if exc.code not in (0, None):
+            raise RiaError(f"the HTTP server could not start on {shown}:{port} (see above)") from None
+        raise
 
 
 def _safe_url(url: str) -> str:
