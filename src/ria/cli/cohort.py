@@ -16,12 +16,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ria.access import OPERATOR
 from ria.access.embargo import embargo_notices
 from ria.archive import Archive
 from ria.cli.options import DatabaseUrl, DataDir, build_settings
+from ria.cli.tables import print_table
 from ria.cohort import Cohort, CohortQuery, GeneCondition, parse_condition
 from ria.cohort.export import SERIES_COLUMNS, iter_csv, patient_record, series_record
 from ria.errors import InvalidParameterError
@@ -197,15 +197,10 @@ def _write(lines: Iterable[str], output: Path | None) -> None:
     partial.replace(output)
 
 
-def _table(records: list[dict[str, object]], columns: list[str], total: int) -> None:
-    table = Table()
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for record in records[:_TABLE_ROWS]:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-    out.print(table)
-    if total > _TABLE_ROWS:
-        out.print(f"… {total - _TABLE_ROWS} more rows: use --format csv or --format json for all of them")
+def _table(records: list[dict[str, object]], columns: list[str]) -> None:
+    """``--format table``: TSV when piped, at most :data:`_TABLE_ROWS` rows on a terminal."""
+    rows = ([record.get(c) for c in columns] for record in records)
+    print_table(columns, rows, limit=_TABLE_ROWS, more="use --format csv or --format json for all of them")
 
 
 def cohort_command(
@@ -255,7 +250,7 @@ def cohort_command(
             else:
                 rows = list(records)
                 _table(rows, ["Collection", "PatientID", "Modality", "SeriesDescription", "ImageCount",
-                              "SeriesInstanceUID"], len(rows))  # fmt: skip
+                              "SeriesInstanceUID"])  # fmt: skip
         elif view is View.PATIENTS:
             patients = [patient_record(p) for p in cohort.patients()]
             if fmt is Format.CSV:
@@ -264,7 +259,7 @@ def cohort_command(
                 _write([json.dumps(patients, indent=2, default=str) + "\n"], output)
             else:
                 columns = list(patients[0]) if patients else ["PatientID"]
-                _table(patients, columns, len(patients))
+                _table(patients, columns)
         elif view is View.FACETS:
             facets = cohort.facets()
             records_f = [{"facet": f.facet, "value": f.value, "patients": f.patients, "series": f.series}
@@ -274,7 +269,7 @@ def cohort_command(
             elif fmt is Format.JSON:
                 _write([json.dumps(records_f, indent=2) + "\n"], output)
             else:
-                _table(records_f, ["facet", "value", "patients", "series"], len(records_f))
+                _table(records_f, ["facet", "value", "patients", "series"])
         elif view is View.MANIFEST:
             from ria.manifest import iter_csv_manifest, iter_s5cmd_manifest, iter_tcia_manifest
 
@@ -336,11 +331,11 @@ def survival_command(
     query = _or_file(query, query_file)
     with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         result = kaplan_meier(Cohort(archive, query, OPERATOR), split_by)
-    table = Table("group", "patients", "events", "median survival (days)")
-    for group in result.groups:
-        median = "not reached" if group.median_days is None else f"{group.median_days:.0f}"
-        table.add_row(group.name, str(group.patients), str(group.events), median)
-    out.print(table)
+    rows = [
+        (g.name, g.patients, g.events, "not reached" if g.median_days is None else f"{g.median_days:.0f}")
+        for g in result.groups
+    ]
+    print_table(("group", "patients", "events", "median survival (days)"), rows)
     p_value = "n/a (one group)" if result.logrank_p is None else f"{result.logrank_p:.4g}"
     out.print(f"log-rank p = {p_value}; patients without survival data or a group: {result.excluded}")
     if output is not None:
@@ -369,25 +364,24 @@ def linkage_command(
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return
-    table = Table("collection", "imaging patients", "mutations", "labels", "clinical", "genomics+clinical",
-                  "genomics only", "clinical only", "neither")  # fmt: skip
-    for c in report.collections:
-        counts = (
-            c.imaging_patients,
-            c.with_mutations,
-            c.with_labels,
-            c.with_clinical,
-            c.with_genomics_and_clinical,
-            c.with_genomics_only,
-            c.with_clinical_only,
-            c.with_neither,
-        )
-        table.add_row(c.collection, *(str(v) for v in counts))
-    out.print(table)
-    reverse = Table("project (genomic/clinical data)", "participants", "with imaging", "without imaging")
-    for p in report.projects:
-        shown = ", ".join(p.without_imaging[:5]) + (" …" if len(p.without_imaging) > 5 else "")
-        reverse.add_row(
-            p.project, str(p.participants), str(p.with_imaging), f"{len(p.without_imaging)} {shown}"
-        )
-    out.print(reverse)
+    columns = ("collection", "imaging patients", "mutations", "labels", "clinical", "genomics+clinical",
+               "genomics only", "clinical only", "neither")  # fmt: skip
+    rows = [
+        (c.collection, c.imaging_patients, c.with_mutations, c.with_labels, c.with_clinical,
+         c.with_genomics_and_clinical, c.with_genomics_only, c.with_clinical_only, c.with_neither)
+        for c in report.collections
+    ]  # fmt: skip
+    print_table(columns, rows)
+    reverse = [
+        (p.project, p.participants, p.with_imaging, len(p.without_imaging), _first(p.without_imaging))
+        for p in report.projects
+    ]
+    names = ("project (genomic/clinical data)", "participants", "with imaging", "without imaging",
+             "first without imaging (--json lists all)")  # fmt: skip
+    print_table(names, reverse, after_another=True)
+
+
+def _first(barcodes: Iterable[str], shown: int = 5) -> str:
+    """The first few barcodes, whole: a reader looks them up (``--json`` has every one)."""
+    listed = list(barcodes)
+    return ", ".join(listed[:shown]) + (f" and {len(listed) - shown} more" if len(listed) > shown else "")

@@ -283,8 +283,6 @@ def accrual_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Accrual per collection: cases by site and over time, days to the embargo threshold, embargo status."""
-    from rich.table import Table
-
     from ria.access.accrual import accrual_report
 
     if period not in ("day", "month"):
@@ -297,19 +295,11 @@ def accrual_command(
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return
-    table = Table(
-        "collection",
-        "access",
-        "cases",
-        "by site",
-        "days to threshold",
-        "threshold case",
-        "embargo ends",
-        "embargo",
-    )
-    for row in report.table():
-        table.add_row(*row)
-    out.print(table)
+    from ria.cli.tables import print_table
+
+    columns = ("collection", "access", "cases", "by site", "days to threshold", "threshold case",
+               "embargo ends", "embargo")  # fmt: skip
+    print_table(columns, report.table())
     for c in report.collections:
         if c.notice:
             out.print(c.notice, highlight=False, markup=False)

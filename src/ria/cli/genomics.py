@@ -97,9 +97,13 @@ def list_sources(as_json: AsJson = False, data_dir: DataDir = None, database_url
     if as_json:
         print(json.dumps([s.to_json() for s in found], indent=2))
         return
-    print("id\tkind\tname\tproject\tread\tstored\tlinked\tunmatched\trejected\timported_at")
-    for s in found:
-        when = s.imported_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = (s.id, s.kind, s.name, s.project or "", s.rows_read, s.rows_stored, s.rows_linked)
-        rest = (s.rows_unmatched, s.rows_rejected, when)
-        print("\t".join(str(field).replace("\t", " ") for field in (*fields, *rest)))
+    from ria.cli.tables import print_table
+
+    columns = ("id", "kind", "name", "project", "read", "stored", "linked", "unmatched", "rejected",
+               "imported_at")  # fmt: skip
+    rows = [
+        (s.id, s.kind, s.name, s.project, s.rows_read, s.rows_stored, s.rows_linked, s.rows_unmatched,
+         s.rows_rejected, s.imported_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for s in found
+    ]  # fmt: skip
+    print_table(columns, rows)

@@ -105,7 +105,12 @@ def ingest(
         str, typer.Option("--collection", "-c", help="Collection to file the instances in.")
     ],
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 if any file is rejected or conflicts.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 if any file is rejected or conflicts, or on any warning "
+            "(e.g. PatientIDs that are not TCGA barcodes in a TCGA collection).",
+        ),
     ] = False,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Parsing processes (default: cores).")
@@ -321,25 +326,18 @@ def collections_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """List collections with patient, study, series and instance counts."""
-    from rich.table import Table
+    from ria.cli.tables import human_size, print_table
 
     with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         stats = archive.catalog.collection_stats(principal=OPERATOR)
     if as_json:
         print(json.dumps([s.to_json() for s in stats], indent=2))
         return
-    table = Table("collection", "patients", "studies", "series", "instances", "size (MB)", "modalities")
-    for s in stats:
-        table.add_row(
-            s.name,
-            str(s.patients),
-            str(s.studies),
-            str(s.series),
-            str(s.instances),
-            f"{s.bytes / 1e6:.1f}",
-            ", ".join(s.modalities),
-        )
-    out.print(table)
+    rows = [
+        (s.name, s.patients, s.studies, s.series, s.instances, human_size(s.bytes), ", ".join(s.modalities))
+        for s in stats
+    ]
+    print_table(("collection", "patients", "studies", "series", "instances", "size", "modalities"), rows)
 
 
 @app.command()
@@ -375,7 +373,9 @@ def gc(
     """Delete blobs that no catalogue row references (left by interrupted ingests)."""
     with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         removed, reclaimed = archive.collect_garbage(grace_seconds=grace_seconds)
-    out.print(f"removed {removed} unreferenced objects; reclaimed {reclaimed / 1e6:.1f} MB")
+    from ria.cli.tables import human_size
+
+    out.print(f"removed {removed} unreferenced objects; reclaimed {human_size(reclaimed)}")
 
 
 def _serve(archive: Archive, host: str, port: int) -> None:

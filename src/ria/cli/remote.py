@@ -14,6 +14,7 @@ from ria.access import OPERATOR
 from ria.archive import Archive
 from ria.catalog.remote import SeriesOrigin, remote_series, series_origin
 from ria.cli.options import DatabaseUrl, DataDir, RemoteRoot, build_settings
+from ria.cli.tables import human_size
 from ria.errors import ConfigurationError, InvalidParameterError, NotFoundError, RiaError
 from ria.remote import FetchReport, fetch_series, mirror_path
 
@@ -41,7 +42,7 @@ class FetchSummary:
         instances = sum(r.image_count for r in self.fetched)
         size = sum(r.file_size for r in self.fetched)
         lines = [
-            f"{len(self.fetched)} series fetched ({instances} instances, {size / 1e6:.1f} MB), "
+            f"{len(self.fetched)} series fetched ({instances} instances, {human_size(size)}), "
             f"{len(self.already_local)} already local, {len(self.not_in_mirror)} not in the mirror, "
             f"{len(self.failed)} failed"
         ]

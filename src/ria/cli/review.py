@@ -79,8 +79,8 @@ def list_held(
 ) -> None:
     """List the instances held for review: ID, collection, series, instance, size, reason, since when.
 
-    Tab-separated with a header line (never truncated: UIDs are what a curator
-    looks up); ``--json`` for scripts.
+    Tab-separated with a header line when piped, a table on a terminal (never truncated: UIDs
+    are what a curator looks up); ``--json`` for scripts.
     """
     with Archive.open_existing(build_settings(data_dir, database_url)) as archive:
         held = archive.quarantine.list(collection)
@@ -90,11 +90,15 @@ def list_held(
     if not held:
         print("nothing is held in quarantine", file=sys.stderr)
         return
-    print("id\tcollection\tSeriesInstanceUID\tSOPInstanceUID\tbytes\treason\theld_since")
-    for h in held:
-        when = h.held_since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = (h.id, h.collection, h.series_instance_uid, h.sop_instance_uid, h.size, h.reason, when)
-        print("\t".join(str(field).replace("\t", " ") for field in fields))
+    from ria.cli.tables import print_table
+
+    columns = ("id", "collection", "SeriesInstanceUID", "SOPInstanceUID", "bytes", "reason", "held_since")
+    rows = [
+        (h.id, h.collection, h.series_instance_uid, h.sop_instance_uid, h.size, h.reason,
+         h.held_since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for h in held
+    ]  # fmt: skip
+    print_table(columns, rows)
 
 
 @review_app.command("release")

@@ -91,13 +91,18 @@ def list_users(
     if not users:
         out.print("no users (ria users add NAME)")
         return
-    for user in users:
-        flags = [flag for flag, on in (("admin", user.is_admin), ("disabled", user.disabled_at)) if on]
-        out.print(
-            f"{user.name}{' [' + ', '.join(flags) + ']' if flags else ''}  "
-            f"sites: {', '.join(user.sites) or '-'}  grants: {', '.join(user.grants) or '-'}",
-            markup=False,
+    from ria.cli.tables import print_table
+
+    rows = [
+        (
+            user.name,
+            ", ".join(f for f, on in (("admin", user.is_admin), ("disabled", user.disabled_at)) if on),
+            ", ".join(user.sites),
+            ", ".join(user.grants),
         )
+        for user in users
+    ]
+    print_table(("name", "flags", "sites", "grants"), rows)
 
 
 @users_app.command("grant")
