@@ -182,7 +182,7 @@ def ingest(
             )
         if len(report.problems) > 20 or report.conflict + report.rejected > len(report.problems):
             out.print(f"  … every file's outcome is in {report.path}", highlight=False)
-    if strict and not report.ok:
+    if strict and (not report.ok or report.warnings):
         raise typer.Exit(1)
 
 

@@ -61,6 +61,10 @@ def _chunked(items: Iterator[SourceItem], size: int) -> Iterator[list[SourceItem
         yield chunk
 
 
+_STORED = (Outcome.INGESTED, Outcome.DUPLICATE, Outcome.QUARANTINED)
+"""Outcomes after which the instance is in the collection (its PatientID is then checked)."""
+
+
 class Ingestor:
     """Runs one ingest into one collection. Use :meth:`Archive.ingest` rather than this directly."""
 
@@ -145,6 +149,8 @@ class Ingestor:
         for record, result in zip(batch, results, strict=True):
             if result.outcome is Outcome.INGESTED:
                 out.report.bytes_ingested += record.blob.size
+            if result.outcome in _STORED:
+                out.report.note_patient(record.header.patient_id)
             self._emit(out, result, progress)
 
     def _prepared(self, items: Iterator[SourceItem]) -> Iterator[InstanceRecord | Rejection]:

@@ -43,6 +43,50 @@ class IngestReport:
     path: Path | None = None
     deid_actions: Counter[str] = field(default_factory=Counter)
     """De-identification: how often each action hit each attribute ("X OtherPatientIDs": 12); no values."""
+    not_barcodes: dict[str, str] = field(default_factory=dict)
+    """PatientIDs filed in a TCGA collection that are not TCGA participant barcodes, with why.
+
+    Genomic and clinical data link to images by participant barcode, so such a patient's
+    images never meet their genomics; the ingest still stores them (a curator may map the IDs
+    with ``--id-map``), but says so, and ``ria ingest --strict`` fails.
+    """
+    _patients_seen: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def note_patient(self, patient_id: str) -> None:
+        """Check the PatientID of a stored instance against the collection's naming (TCGA barcodes)."""
+        if patient_id in self._patients_seen:
+            return
+        self._patients_seen.add(patient_id)
+        # Imported here: ria.genomics imports the archive, which imports this module.
+        from ria.errors import InvalidBarcodeError
+        from ria.genomics.barcode import TcgaBarcode
+        from ria.genomics.projects import study_project
+
+        if study_project(self.collection) is None or len(self.not_barcodes) >= MAX_PROBLEMS_IN_MEMORY:
+            return
+        try:
+            parsed = TcgaBarcode.parse(patient_id)
+        except InvalidBarcodeError as exc:
+            self.not_barcodes[patient_id] = exc.message
+            return
+        if patient_id != parsed.participant:
+            self.not_barcodes[patient_id] = (
+                f"{patient_id!r} is not a participant barcode (the participant is {parsed.participant})"
+            )
+
+    @property
+    def warnings(self) -> list[str]:
+        """What was stored but deserves a word: PatientIDs genomics cannot link to."""
+        if not self.not_barcodes:
+            return []
+        ids = sorted(self.not_barcodes)
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        return [
+            f"{len(ids)} PatientID{'s' if len(ids) != 1 else ''} in {self.collection} "
+            f"{'are' if len(ids) != 1 else 'is'} not TCGA participant barcodes (TCGA-SS-PPPP): {shown}; "
+            "genomic and clinical data will not link to them: map them with --id-map "
+            "(CSV source_patient_id,target_patient_id)"
+        ]
 
     @property
     def total(self) -> int:
@@ -72,12 +116,13 @@ class IngestReport:
             self.problems.append(result)
 
     def summary(self) -> str:
+        """One line of counts, then one ``warning:`` line per warning."""
         rate = self.total / self.seconds if self.seconds > 0 else 0.0
         return (
             f"{self.collection}: {self.ingested} ingested, {self.duplicate} duplicate, "
             f"{self.conflict} conflict, {self.rejected} rejected, {self.quarantined} quarantined "
             f"({self.total} files in {self.seconds:.1f} s, {rate:.0f}/s)"
-        )
+        ) + "".join(f"\n  warning: {w}" for w in self.warnings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +137,10 @@ class IngestReport:
             "report": str(self.path) if self.path else None,
             "problems": [_result_json(p) for p in self.problems],
             **({"deidentification": dict(sorted(self.deid_actions.items()))} if self.deid_actions else {}),
+            "warnings": self.warnings,
+            "not_tcga_barcodes": [
+                {"patient_id": pid, "reason": why} for pid, why in sorted(self.not_barcodes.items())
+            ],
         }
 
 
@@ -125,6 +174,8 @@ class ReportWriter:
             if self.report.deid_actions:
                 actions = dict(sorted(self.report.deid_actions.items()))
                 self._handle.write(json.dumps({"deidentification": actions}) + "\n")
+            for warning in self.report.warnings:
+                self._handle.write(json.dumps({"warning": warning}) + "\n")
             self._handle.close()
             self._handle = None
 
