@@ -83,7 +83,12 @@ def test_plots_render(radiogenomic: Radiogenomic, fmt: str) -> None:
 
 @pytest.mark.parametrize(
     ("split", "message"),
-    [("mutated", "split by"), ("clinical:days_to_death", "cannot split"), ("label:nope", "no label named")],
+    [
+        ("mutated", "split by"),
+        ("clinical:days_to_death", "cannot split"),
+        ("label:nope", "unknown label 'nope'"),
+        ("mutated:KRAZ", "unknown gene 'KRAZ'; did you mean KRAS"),
+    ],
 )
 def test_bad_splits_are_clear(radiogenomic: Radiogenomic, split: str, message: str) -> None:
     with pytest.raises(InvalidParameterError, match=message):

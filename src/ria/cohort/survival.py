@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ria.cohort.model import GeneCondition
 from ria.cohort.results import Cohort, PatientSummary
+from ria.cohort.vocabulary import check_gene, check_label
 from ria.errors import ConfigurationError, InvalidParameterError
 
 if TYPE_CHECKING:
@@ -200,6 +201,7 @@ def _groups_of(cohort: Cohort, kind: str, name: str, patients: Sequence[PatientS
     ids = [p.patient_id for p in patients]
     if kind == "mutated":
         gene = GeneCondition(name)
+        check_gene(cohort.archive, cohort.principal, gene.gene, "split_by")
         carriers = cohort.carriers(ids, gene)
         sequenced = cohort.profiled(ids, gene.gene)
         return {
@@ -214,12 +216,8 @@ def _groups_of(cohort: Cohort, kind: str, name: str, patients: Sequence[PatientS
         return {pid: str(v) for pid, v in values.items() if v is not None}
     from ria.cohort.compiler import label_types
 
-    types = {k.lower(): (k, v) for k, v in label_types(cohort.archive.engine).items()}
-    if name.lower() not in types:
-        raise InvalidParameterError(
-            "split_by", f"no label named {name!r}; labels: {', '.join(sorted(types))}"
-        )
-    label_name, kind_of = types[name.lower()]
+    label_name = check_label(cohort.archive, cohort.principal, name, "split_by")
+    kind_of = label_types(cohort.archive.engine)[label_name]
     values = cohort.label_values(ids, [label_name])[label_name]
     if kind_of != "number":
         return {pid: str(v) for pid, v in values.items() if v is not None}

@@ -31,7 +31,7 @@ from ria.errors import close_matches, unknown_value
 if TYPE_CHECKING:
     from ria.archive import Archive
 
-__all__ = ["check_known", "visible_genes", "visible_label_names"]
+__all__ = ["check_gene", "check_known", "check_label", "visible_genes", "visible_label_names"]
 
 
 def _visible_participants(principal: Principal) -> Select[Any]:
@@ -103,11 +103,25 @@ def check_known(archive: Archive, query: CohortQuery, principal: Principal) -> N
     if query.genes:
         found = {g.upper() for g in visible_genes(archive, principal, [g.gene for g in query.genes])}
         for gene in query.genes:
-            if gene.gene.upper() in found:
-                continue
-            known = visible_genes(archive, principal)
-            if close_matches(gene.gene, known) or not _exome_profiled(archive, principal):
-                parameter = "mutated" if gene.mutated else "not_mutated"
-                raise unknown_value(parameter, "gene", gene.gene, known)
+            if gene.gene.upper() not in found:
+                check_gene(archive, principal, gene.gene, "mutated" if gene.mutated else "not_mutated")
     if query.labels:
         _check("labels", "label", [c.field for c in query.labels], visible_label_names(archive, principal))
+
+
+def check_gene(archive: Archive, principal: Principal, gene: str, parameter: str) -> None:
+    """Raise unless ``gene`` is one a query may name (see the module's docstring for the rule)."""
+    if visible_genes(archive, principal, [gene]):
+        return
+    known = visible_genes(archive, principal)
+    if close_matches(gene, known) or not _exome_profiled(archive, principal):
+        raise unknown_value(parameter, "gene", gene, known)
+
+
+def check_label(archive: Archive, principal: Principal, name: str, parameter: str) -> str:
+    """The stored spelling of label ``name`` (any case), or raise naming the nearest visible ones."""
+    known = visible_label_names(archive, principal)
+    by_lower = {k.lower(): k for k in known}
+    if name.lower() not in by_lower:
+        raise unknown_value(parameter, "label", name, known)
+    return by_lower[name.lower()]
