@@ -122,6 +122,10 @@ def test_the_cli_exits_2_with_one_line(restricted: Restricted) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and value in lines[0] and f"did you mean {hint}" in lines[0], result.stderr
         assert result.stdout == ""
+    query = Path(settings.data_dir).parent / "typo.json"
+    query.write_text(json.dumps({"collection": ["TCGA-LUAD"], "mutated": ["KRAZ"]}))
+    cited = ria("cite", "--query", str(query), *args)
+    assert cited.returncode == 2 and "did you mean KRAS" in cited.stderr, cited.stdout + cited.stderr
 
 
 def test_the_api_answers_400_naming_the_parameter_and_tcia_keeps_its_empty_200(

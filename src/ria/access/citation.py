@@ -267,7 +267,9 @@ def cite(
     genomics = False
     if cohort is not None:
         from ria.cohort.compiler import compile_query
+        from ria.cohort.vocabulary import check_known
 
+        check_known(archive, cohort, principal)  # a typo is an error, not an empty citation
         where = compile_query(archive.engine, cohort)
         uids += [row.series_instance_uid for row in archive.catalog.iter_series(where, principal=principal)]
         genomics = cohort.has_patient_conditions
