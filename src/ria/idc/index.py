@@ -11,7 +11,6 @@ the catalogue needs, and filters each batch on ``collection_id``.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from ria.errors import ConfigurationError, InvalidParameterError
+from ria.errors import ConfigurationError, InvalidParameterError, close_matches
 from ria.idc.vocabulary import idc_collection_id, tcia_name
 
 __all__ = [
@@ -157,7 +156,7 @@ class IdcIndex:
         for name in names:
             wanted = idc_collection_id(name)
             if wanted not in self.counts:
-                close = difflib.get_close_matches(wanted, list(self.counts), n=5, cutoff=0.6)
+                close = close_matches(wanted, self.counts, limit=5)
                 hint = (
                     "; did you mean " + ", ".join(f"{tcia_name(c)} ({c})" for c in close) + "?"
                     if close
