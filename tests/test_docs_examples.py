@@ -208,3 +208,37 @@ def test_examples_run_on_the_demo(document: Path, reader: Reader, caplog: pytest
             assert logged == [], f"{block.where} logged errors (tcia_utils logs a failed download)"
             for shown in _shown_output(block.text):
                 assert _matches(shown, output), f"{block.where}: printed {output!r}, the text shows {shown!r}"
+
+
+def test_the_readme_counts_are_what_the_sources_say() -> None:
+    """The numbers the README shows for the demo, counted from the sources without Ria: pydicom over the
+    demo's images, duckdb over IDC's index, pandas over the packaged survival table."""
+    import tempfile
+    from importlib.resources import files
+
+    import duckdb
+    import idc_index_data
+    import pandas as pd
+    import pydicom
+
+    from ria.sample import write_demo_corpus
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = write_demo_corpus(Path(scratch))
+        luad = {
+            pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID
+            for f in corpus.folders["TCGA-LUAD"].rglob("*.dcm")
+        }
+    assert f"print(len(series))   # {len(luad)}\n" in readme
+    parquet = idc_index_data.IDC_INDEX_PARQUET_FILEPATH
+    imaged = {
+        row[0]
+        for row in duckdb.sql(
+            f"select distinct PatientID from '{parquet}' where collection_id = 'tcga_ov' and Modality = 'CT'"
+        ).fetchall()
+    }
+    table = pd.read_csv(str(files("ria.sample") / "data" / "tcga_brca_ov_survival.csv.gz"))
+    died = table[(table["patient.vital_status"] == 1) & (table["admin.disease_code"] == "ov")]
+    dead_with_ct = imaged & set(died.bcr_patient_barcode)
+    assert f'print(len(cohort.patients()), "patients")   # {len(dead_with_ct)} patients\n' in readme
