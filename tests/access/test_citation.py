@@ -6,6 +6,7 @@ import csv
 import json
 import re
 
+import bibtexparser
 import pytest
 
 from ria.access import ANONYMOUS, OPERATOR
@@ -34,41 +35,55 @@ def filled(archive: Archive, corpus: Corpus) -> Archive:
     return archive
 
 
-def check_bibtex(text: str, n: int) -> None:
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        assert depth >= 0
-    assert depth == 0
-    keys = re.findall(r"^@misc\{([^,]+),$", text, flags=re.MULTILINE)
-    assert len(keys) == n == len(set(keys))
+def check_bibtex(text: str, n: int, papers: int) -> list[bibtexparser.model.Entry]:
+    """Parsed by a real BibTeX parser: ``n`` datasets and ``papers`` articles, each with an author."""
+    library = bibtexparser.parse_string(text)
+    assert library.failed_blocks == [] and len(library.entries) == n + papers
+    assert len({entry.key for entry in library.entries}) == n + papers
+    assert [e.entry_type for e in library.entries] == ["misc"] * n + ["article"] * papers
+    for entry in library.entries:
+        assert entry.fields_dict["author"].value.strip()
+    return list(library.entries)
 
 
-def check_ris(text: str, n: int) -> None:
+def check_ris(text: str, n: int, papers: int) -> list[dict[str, list[str]]]:
     records = [r for r in text.strip().split("\n\n") if r.strip()]
-    assert len(records) == n
-    for record in records:
+    assert len(records) == n + papers
+    parsed = []
+    for number, record in enumerate(records):
         lines = record.splitlines()
-        assert lines[0] == "TY  - DATA" and lines[-1].rstrip() == "ER  -"
+        assert lines[0] == ("TY  - DATA" if number < n else "TY  - JOUR") and lines[-1].rstrip() == "ER  -"
         assert all(re.fullmatch(r"[A-Z][A-Z0-9]  -( .*)?", line) for line in lines)
+        tags: dict[str, list[str]] = {}
+        for line in lines[:-1]:
+            tags.setdefault(line[:2], []).append(line[6:])
+        assert tags["AU"]
+        parsed.append(tags)
+    return parsed
 
 
-def check_csl(text: str, n: int) -> list[dict[str, object]]:
+def check_csl(text: str, n: int, papers: int) -> list[dict[str, object]]:
     items = json.loads(text)
-    assert isinstance(items, list) and len(items) == n
-    for item in items:
-        assert {"id", "type", "title", "publisher", "DOI", "URL"} <= set(item)
+    assert isinstance(items, list) and len(items) == n + papers
+    for item in items[:n]:
+        assert {"id", "type", "title", "publisher", "DOI", "URL", "author"} <= set(item)
         assert item["type"] == "dataset" and item["publisher"] == "The Cancer Imaging Archive"
+    for item in items[n:]:
+        assert {"id", "type", "title", "container-title", "DOI", "URL", "author", "issued"} <= set(item)
+        assert item["type"] == "article-journal"
     return items
 
 
 def check_all_formats(citation: SelectionCitation) -> None:
     expected = shared_dois()
-    n = len(citation.collections)
-    check_bibtex(citation.render("bibtex"), n)
-    check_ris(citation.render("ris"), n)
-    items = check_csl(citation.render("csl-json"), n)
-    for item, cited in zip(items, citation.collections, strict=True):
+    n, papers = len(citation.keys()), len(citation.archives)
+    entries = check_bibtex(citation.render("bibtex"), n, papers)
+    check_ris(citation.render("ris"), n, papers)
+    items = check_csl(citation.render("csl-json"), n, papers)
+    for entry in entries[:n]:
+        assert entry.fields_dict["author"].value == "{The Cancer Genome Atlas Research Network}"
+    keyed = [c for c in citation.collections if c.name in citation.keys()]
+    for item, cited in zip(items[:n], keyed, strict=True):
         doi, cancer = expected[cited.name]
         assert item["DOI"] == doi and item["URL"] == f"https://doi.org/{doi}"
         title = f"Radiology Data from The Cancer Genome Atlas {cancer} [{cited.name}] collection"
@@ -78,8 +93,9 @@ def check_all_formats(citation: SelectionCitation) -> None:
     text = citation.render("text")
     assert ACK in text and all(f"https://doi.org/{expected[c.name][0]}" in text for c in citation.collections)
     assert "Creative Commons Attribution 3.0 Unported License" in text
+    assert "http://" not in text.replace(ACK, "")  # licences in one form: https
     body = json.loads(citation.render("json"))
-    assert body["acknowledgment"].endswith(ACK) and len(body["csl_json"]) == n
+    assert body["acknowledgment"].endswith(ACK) and len(body["csl_json"]) == n + papers
 
 
 def test_every_way_of_selecting_cites_both_collections(filled: Archive, corpus: Corpus) -> None:
@@ -124,3 +140,100 @@ def test_a_selection_without_visible_series_cites_nothing(filled: Archive) -> No
     citation = cite(filled, OPERATOR, series_uids=["1.2.3.4"])
     assert citation.collections == () and citation.acknowledgment is None
     assert citation.render("bibtex") == "" and json.loads(citation.render("csl-json")) == []
+
+
+TCIA_DOI = "10.1007/s10278-013-9622-7"
+"""Clark et al. 2013, TCIA's paper, as issue 16 names it."""
+IDC_DOI = "10.1148/rg.230180"
+"""Fedorov et al. 2023, IDC's paper, as idc-index-data's description names it."""
+
+
+def test_local_collections_cite_tcia_paper(filled: Archive) -> None:
+    """Local TCIA collections: each dataset entry, then Clark et al. 2013 as a journal article."""
+    citation = cite(filled, OPERATOR, collections=COLLECTIONS)
+    assert [paper.doi for paper in citation.archives] == [TCIA_DOI]
+    entries = bibtexparser.parse_string(citation.render("bibtex")).entries
+    clark = entries[-1].fields_dict
+    assert clark["doi"].value == TCIA_DOI and clark["year"].value == "2013"
+    assert clark["author"].value.startswith("Clark, K. and Vendt, B.")
+    assert clark["journal"].value == "Journal of Digital Imaging"
+    assert f"https://doi.org/{TCIA_DOI}" in citation.render("text")
+
+
+def _idc_paper_authors() -> list[str]:
+    """The author list of IDC's paper as idc-index-data's package description prints it."""
+    from importlib.metadata import metadata
+
+    text = metadata("idc-index-data")["Description"] or metadata("idc-index-data").get_payload()
+    quoted = " ".join(line[1:].strip() for line in str(text).splitlines() if line.startswith(">"))
+    assert IDC_DOI in quoted
+    names = quoted.split("_National Cancer Institute")[0].strip()
+    return [name.strip() for name in re.split(r",\s(?=[A-Z][a-z])|\s&\s", names.replace(" & ", ", "))]
+
+
+@pytest.fixture
+def with_idc(filled: Archive) -> Archive:
+    from ria.idc import import_idc
+
+    import_idc(filled, ("tcga_kich",))
+    return filled
+
+
+def _idc_kich() -> tuple[set[str], set[str]]:
+    """KICH's series in IDC's index, read with DuckDB: (all, slide microscopy)."""
+    import duckdb
+    import idc_index_data
+
+    rows = duckdb.sql(
+        f"SELECT SeriesInstanceUID, Modality FROM '{idc_index_data.IDC_INDEX_PARQUET_FILEPATH}' "
+        "WHERE collection_id = 'tcga_kich'"
+    ).fetchall()
+    return {uid for uid, _ in rows}, {uid for uid, modality in rows if modality == "SM"}
+
+
+def test_idc_series_cite_idc_and_slides_are_not_radiology_data(with_idc: Archive) -> None:
+    """KICH from IDC: radiology under its TCIA DOI plus both papers; slides alone: IDC only, no TCIA DOI."""
+    every, slides = _idc_kich()
+    assert slides and every - slides
+    whole = cite(with_idc, OPERATOR, collections=["TCGA-KICH"])
+    (kich,) = whole.collections
+    assert (kich.series, kich.remote_series, kich.slide_series) == (len(every), len(every), len(slides))
+    assert [paper.doi for paper in whole.archives] == [TCIA_DOI, IDC_DOI]
+    check_all_formats(whole)
+    items = json.loads(whole.render("csl-json"))
+    fedorov = items[-1]
+    listed = [f"{a['family']}, {a['given']}" for a in fedorov["author"]]
+    assert listed == _idc_paper_authors()
+    assert fedorov["DOI"] == IDC_DOI and fedorov["container-title"] == "RadioGraphics"
+
+    only_slides = cite(with_idc, OPERATOR, series_uids=sorted(slides))
+    assert [paper.doi for paper in only_slides.archives] == [IDC_DOI]
+    assert only_slides.keys() == {}
+    doi, _ = shared_dois()["TCGA-KICH"]
+    for fmt in ("bibtex", "ris", "csl-json"):
+        assert doi not in only_slides.render(fmt) and "Radiology Data" not in only_slides.render(fmt)
+    assert f"{len(slides)} slide microscopy series" in only_slides.render("text")
+    check_all_formats(only_slides)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("http://creativecommons.org/licenses/by/3.0/", "https://creativecommons.org/licenses/by/3.0/"),
+        ("https://creativecommons.org/licenses/by/3.0", "https://creativecommons.org/licenses/by/3.0/"),
+        (
+            "http://www.creativecommons.org/licenses/by-nc/4.0/legalcode",
+            "https://creativecommons.org/licenses/by-nc/4.0/",
+        ),
+        (
+            "https://creativecommons.org/publicdomain/zero/1.0/",
+            "https://creativecommons.org/publicdomain/zero/1.0/",
+        ),
+        ("https://example.org/terms", "https://example.org/terms"),
+        (None, None),
+    ],
+)
+def test_licence_uris_have_one_form(stored: str | None, shown: str | None) -> None:
+    from ria.access.references import canonical_licence_uri
+
+    assert canonical_licence_uri(stored) == shown

@@ -95,7 +95,9 @@ def test_citations_in_every_format(archive: Archive, corpus: Corpus, client: htt
     csl = client.post(
         "/api/v1/citations", json={"cohort": {"collection": [LUAD, BRCA]}, "format": "csl-json"}
     )
-    assert [item["type"] for item in json.loads(csl.text)] == ["dataset", "dataset"]
+    items = json.loads(csl.text)  # two collections, then TCIA's paper (Clark et al. 2013)
+    assert [item["type"] for item in items] == ["dataset", "dataset", "article-journal"]
+    assert items[-1]["DOI"] == "10.1007/s10278-013-9622-7"
     manifest = "downloadServerUrl=http://x/\nListOfSeriesToDownload=\n" + "\n".join(uids) + "\n"
     full = client.post("/api/v1/citations", json={"manifest": manifest}).json()
     assert [c["name"] for c in full["collections"]] == [BRCA, LUAD]

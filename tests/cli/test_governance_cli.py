@@ -85,9 +85,10 @@ def test_accrual_table_json_chart_and_cite(tmp_path: Path, corpus: Corpus, datab
     selection = [arg for name in names for arg in ("-c", name)]
     bibtex = ria("cite", *selection, "--format", "bibtex", *args).stdout
     assert bibtex.count("@misc{") == 2 and bibtex.count("{") == bibtex.count("}")
+    assert bibtex.count("@article{") == 1  # and TCIA's paper (Clark et al. 2013)
     ris = ria("cite", *selection, "--format", "ris", *args).stdout
-    assert ris.count("TY  - DATA") == 2 and ris.count("ER  - ") == 2
-    assert len(json.loads(ria("cite", *selection, "--format", "csl-json", *args).stdout)) == 2
+    assert ris.count("TY  - DATA") == 2 and ris.count("TY  - JOUR") == 1 and ris.count("ER  - ") == 3
+    assert len(json.loads(ria("cite", *selection, "--format", "csl-json", *args).stdout)) == 3
     text = ria("cite", *selection, *args).stdout
     assert "TCGA Research Network" in text and "TCGA-LUAD: publication embargo until" in text
     assert ria("cite", *args).returncode == 2

@@ -9,7 +9,14 @@ publication to carry the TCGA Research Network acknowledgment and to respect any
 Reference entries follow TCIA's own citation of its TCGA collections: "Radiology Data from The
 Cancer Genome Atlas <cancer type> [<NAME>] collection", The Cancer Imaging Archive, the DOI; the
 year is the one the DOI was minted in when the DOI says so (TCIA's ``10.7937/K9/TCIA.2016.*``),
-else none is invented.
+else none is invented. The catalogue records no collection authors, so a TCGA collection's author is
+the corporate "The Cancer Genome Atlas Research Network" (whose data it is) and any other's the
+publisher: a journal's reference checker wants an author on every entry.
+
+Every selection also cites the archives it came from (:mod:`ria.access.references`): TCIA's paper
+for TCIA collections, IDC's paper when it holds series indexed by IDC. IDC's slide-microscopy (SM)
+series of a TCGA collection are not its "Radiology Data" (IDC gives them their own DOIs, per
+series): they are counted apart and sent to IDC's ``source_DOI``, never cited under the radiology DOI.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ria.access.embargo import EmbargoStatus, embargo_notice, embargo_status
 from ria.access.principal import Principal
+from ria.access.references import IDC_PAPER, TCIA_PAPER, Article, canonical_licence_uri
 from ria.catalog.carts import cart_series
 from ria.catalog.governance import collections_of_series, read_governance
 from ria.cohort.results import TCGA_ACKNOWLEDGMENT
@@ -36,6 +44,7 @@ __all__ = ["CITATION_FORMATS", "CitationFormat", "CitedCollection", "SelectionCi
 CitationFormat = Literal["text", "bibtex", "ris", "csl-json", "json"]
 CITATION_FORMATS: tuple[CitationFormat, ...] = ("text", "bibtex", "ris", "csl-json", "json")
 PUBLISHER = "The Cancer Imaging Archive"
+TCGA_AUTHOR = "The Cancer Genome Atlas Research Network"
 _DOI_YEAR = re.compile(r"TCIA\.((?:19|20)\d\d)\.", re.IGNORECASE)
 _BIBTEX_SPECIAL = str.maketrans({"{": "", "}": "", "\\": "", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"})
 
@@ -55,6 +64,18 @@ class CitedCollection:
     embargo_status: EmbargoStatus
     embargo_ends_at: dt.datetime | None
     embargo_notice: str | None
+    remote_series: int = 0
+    slide_series: int = 0
+
+    @property
+    def author(self) -> str:
+        """A corporate author: the TCGA Research Network for TCGA data, else the publisher."""
+        return TCGA_AUTHOR if self.name.upper().startswith("TCGA-") else PUBLISHER
+
+    @property
+    def radiology(self) -> bool:
+        """Whether the selection uses this collection's radiology data (or names the collection itself)."""
+        return self.series == 0 or self.series > self.slide_series
 
     @property
     def title(self) -> str:
@@ -102,7 +123,10 @@ class CitedCollection:
             "year": self.year,
             "license_name": self.license_name,
             "license_uri": self.license_uri,
+            "author": self.author,
             "series": self.series,
+            "remote_series": self.remote_series,
+            "slide_series": self.slide_series,
             "patients": self.patients,
             "embargo_status": self.embargo_status,
             "embargo_ends_at": None if self.embargo_ends_at is None else self.embargo_ends_at.isoformat(),
@@ -128,11 +152,27 @@ class SelectionCitation:
     def embargo_notices(self) -> list[str]:
         return [c.embargo_notice for c in self.collections if c.embargo_notice]
 
+    @property
+    def archives(self) -> tuple[Article, ...]:
+        """The archives' papers: TCIA's for its collections' data, IDC's for series IDC indexes."""
+        tcia = any(c.radiology for c in self.collections)
+        idc = any(c.remote_series for c in self.collections)
+        return (TCIA_PAPER,) * tcia + (IDC_PAPER,) * idc
+
+    @property
+    def slide_notices(self) -> list[str]:
+        return [
+            f"{c.name}: {c.slide_series} slide microscopy series indexed by IDC are not TCIA radiology data: "
+            "cite the source DOI IDC records for each (idc-index source_DOI), with IDC's paper."
+            for c in self.collections
+            if c.slide_series
+        ]
+
     def keys(self) -> dict[str, str]:
-        """A unique citation key per collection with a DOI (``tcia_tcga_luad``)."""
+        """A unique key per collection with a DOI whose radiology data is used (``tcia_tcga_luad``)."""
         keys: dict[str, str] = {}
         for c in self.collections:
-            if c.doi_name is None:
+            if c.doi_name is None or not c.radiology:
                 continue
             base = "tcia_" + re.sub(r"[^a-z0-9]+", "_", c.name.lower()).strip("_")
             key, n = base, 2
@@ -151,6 +191,9 @@ class SelectionCitation:
             lines.append(f"- {what}: {count}. {cite} {licence}")
         if not self.collections:
             lines.append("- (the selection holds no series you may see: nothing to cite)")
+        lines += [f"- {notice}" for notice in self.slide_notices]
+        if self.archives:
+            lines += ["", "Archives:"] + [f"- {paper.short()}" for paper in self.archives]
         if self.embargo_notices:
             lines += ["", "Publication embargo:"] + [f"- {notice}" for notice in self.embargo_notices]
         if self.acknowledgment:
@@ -164,6 +207,7 @@ class SelectionCitation:
             if c.name not in keys:
                 continue
             fields = [("title", c.title), ("publisher", PUBLISHER), ("howpublished", PUBLISHER)]
+            fields.insert(0, ("author", "{" + _bibtex(c.author, "author") + "}"))  # corporate: in braces
             if c.year is not None:
                 fields.append(("year", str(c.year)))
             fields += [("doi", c.doi_name or ""), ("url", c.url or "")]
@@ -172,6 +216,11 @@ class SelectionCitation:
                 fields.append(("note", note))
             body = ",\n".join(f"  {name} = {{{_bibtex(value, name)}}}" for name, value in fields)
             entries.append(f"@misc{{{keys[c.name]},\n{body}\n}}\n")
+        for paper in self.archives:
+            body = ",\n".join(
+                f"  {name} = {{{_bibtex(value, name)}}}" for name, value in paper.bibtex_fields()
+            )
+            entries.append(f"@article{{{paper.key},\n{body}\n}}\n")
         return "\n".join(entries)
 
     def ris(self) -> str:
@@ -180,7 +229,8 @@ class SelectionCitation:
         for c in self.collections:
             if c.name not in keys:
                 continue
-            lines = ["TY  - DATA", f"ID  - {keys[c.name]}", f"TI  - {c.title}", f"PB  - {PUBLISHER}"]
+            lines = ["TY  - DATA", f"ID  - {keys[c.name]}", f"AU  - {c.author}", f"TI  - {c.title}"]
+            lines.append(f"PB  - {PUBLISHER}")
             if c.year is not None:
                 lines.append(f"PY  - {c.year}")
             lines += [f"DO  - {c.doi_name}", f"UR  - {c.url}"]
@@ -190,6 +240,7 @@ class SelectionCitation:
                 lines.append(f"N1  - {c.embargo_notice}")
             lines.append("ER  - ")
             records.append("\n".join(_one_line(line) for line in lines) + "\n")
+        records += ["\n".join(paper.ris_lines()) + "\n" for paper in self.archives]
         return "\n".join(records)
 
     def csl_json(self) -> list[dict[str, Any]]:
@@ -201,6 +252,7 @@ class SelectionCitation:
             item: dict[str, Any] = {
                 "id": keys[c.name],
                 "type": "dataset",
+                "author": [{"literal": c.author}],
                 "title": c.title,
                 "publisher": PUBLISHER,
                 "DOI": c.doi_name,
@@ -212,7 +264,7 @@ class SelectionCitation:
             if note:
                 item["note"] = note
             items.append(item)
-        return items
+        return items + [paper.csl() for paper in self.archives]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -220,6 +272,8 @@ class SelectionCitation:
             "collections": [c.to_json() for c in self.collections],
             "acknowledgment": self.acknowledgment,
             "embargo_notices": self.embargo_notices,
+            "slide_notices": self.slide_notices,
+            "archives": [paper.csl() for paper in self.archives],
             "text": self.text(),
             "bibtex": self.bibtex(),
             "ris": self.ris(),
@@ -240,6 +294,8 @@ class SelectionCitation:
 
 
 def _bibtex(value: str, field: str) -> str:
+    if field == "author" and value.startswith("{"):  # already escaped, braced as a corporate name
+        return value
     if field in ("doi", "url"):
         return value.replace("{", "").replace("}", "")
     return " ".join(value.translate(_BIBTEX_SPECIAL).split())
@@ -288,12 +344,14 @@ def cite(
                 description=info.description,
                 doi=info.doi,
                 license_name=info.license_name,
-                license_uri=info.license_uri,
+                license_uri=canonical_licence_uri(info.license_uri),
                 series=chosen.series,
                 patients=chosen.patients,
                 embargo_status=embargo_status(info, moment),
                 embargo_ends_at=info.embargo_ends_at,
                 embargo_notice=embargo_notice(info, moment),
+                remote_series=chosen.remote_series,
+                slide_series=chosen.slide_series,
             )
         )
     tcga = genomics or any(c.name.upper().startswith("TCGA-") for c in cited)

@@ -282,11 +282,21 @@ class SelectedCollection:
     name: str
     series: int
     patients: int
+    remote_series: int = 0
+    """Of :attr:`series`, those held elsewhere (IDC's index): cited with IDC as well."""
+    slide_series: int = 0
+    """Of :attr:`remote_series`, slide microscopy (SM): not the collection's radiology data."""
 
 
 def _selection_query(principal: Principal) -> Any:
     return (
-        select(collection.c.name, series.c.series_instance_uid, patient.c.id)
+        select(
+            collection.c.name,
+            series.c.series_instance_uid,
+            patient.c.id,
+            series.c.is_remote,
+            series.c.modality,
+        )
         .select_from(collection)
         .join(patient, patient.c.collection_id == collection.c.id)
         .join(study, study.c.patient_pk == patient.c.id)
@@ -311,12 +321,18 @@ def collections_of_series(
     """
     series_of: dict[str, set[str]] = {}
     patients_of: dict[str, set[int]] = {}
+    remote_of: dict[str, set[str]] = {}
+    slides_of: dict[str, set[str]] = {}
     base = _selection_query(principal)
 
     def add(rows: Any) -> None:
-        for name, uid, patient_pk in rows:
+        for name, uid, patient_pk, is_remote, modality in rows:
             series_of.setdefault(name, set()).add(uid)
             patients_of.setdefault(name, set()).add(patient_pk)
+            if is_remote:
+                remote_of.setdefault(name, set()).add(uid)
+                if modality == "SM":
+                    slides_of.setdefault(name, set()).add(uid)
 
     uids = list(dict.fromkeys(series_uids))
     with engine.connect() as conn:
@@ -341,5 +357,12 @@ def collections_of_series(
                 series_of.setdefault(name, set())
                 patients_of.setdefault(name, set())
     return [
-        SelectedCollection(name, len(series_of[name]), len(patients_of[name])) for name in sorted(series_of)
+        SelectedCollection(
+            name,
+            len(series_of[name]),
+            len(patients_of[name]),
+            len(remote_of.get(name, ())),
+            len(slides_of.get(name, ())),
+        )
+        for name in sorted(series_of)
     ]
