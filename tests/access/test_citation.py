@@ -82,7 +82,8 @@ def check_all_formats(citation: SelectionCitation) -> None:
     items = check_csl(citation.render("csl-json"), n, papers)
     for entry in entries[:n]:
         assert entry.fields_dict["author"].value == "{The Cancer Genome Atlas Research Network}"
-    keyed = [c for c in citation.collections if c.name in citation.keys()]
+    cited_keys = citation.keys()
+    keyed = [c for c in citation.collections if c.name in cited_keys]
     for item, cited in zip(items[:n], keyed, strict=True):
         doi, cancer = expected[cited.name]
         assert item["DOI"] == doi and item["URL"] == f"https://doi.org/{doi}"
