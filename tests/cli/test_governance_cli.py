@@ -97,6 +97,7 @@ def test_accrual_table_json_chart_and_cite(tmp_path: Path, corpus: Corpus, datab
 
 def test_citing_nothing_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
     """An empty BibTeX file would look like success: an unknown series is exit 1 with what to fix."""
+    assert ria("init", "--data-dir", str(tmp_path / "d")).returncode == 0
     result = ria("cite", "--series", "1.2.3.4", "--format", "bibtex", "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 1
     assert result.stdout == ""

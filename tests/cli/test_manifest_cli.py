@@ -54,6 +54,7 @@ def test_read_check_exits_1_when_series_are_missing(tmp_path: Path, database_url
     manifest.write_text(
         "downloadServerUrl=x\nincludeAnnotation=true\nnoOfrRetry=4\ndatabasketId=m\nmanifestVersion=3.0\nListOfSeriesToDownload=\n1.2.3.4\n"
     )
+    assert ria("init", *db_args(tmp_path / "data", database_url)).returncode == 0
     result = ria("manifest", "read", str(manifest), "--check", *db_args(tmp_path / "data", database_url))
     assert result.returncode == 1
     assert result.stdout.strip() == "1.2.3.4"

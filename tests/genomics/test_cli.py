@@ -67,4 +67,5 @@ def test_bad_usage_is_exit_2_before_anything_is_imported(tmp_path: Path, tcga_da
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
         assert result.stderr.startswith("error: ")
-    assert json.loads(ria("genomics", "sources", "--json", *args).stdout) == []
+    sources = ria("genomics", "sources", "--json", *args)  # not even an archive was created
+    assert sources.returncode == 1 and "no Ria archive at" in sources.stderr, sources.stdout
