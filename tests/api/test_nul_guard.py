@@ -78,3 +78,14 @@ def test_requests_without_nul_pass_with_their_bodies(client: httpx.Client, ct: p
     assert cohort.status_code == 200, cohort.text
     series = client.get("/dicomweb/series", params={"Modality": ct.Modality})
     assert [s["0020000E"]["Value"][0] for s in series.json()] == [str(ct.SeriesInstanceUID)]
+
+
+def test_the_token_endpoint_refuses_a_nul_the_oauth_way(client: httpx.Client) -> None:
+    """RFC 6749 §5.2 on the token endpoint (its declared 400), not Ria's error body; never cached."""
+    form = {"grant_type": "password", "username": "ro\x00ot", "password": "x", "client_id": "nbia"}
+    response = client.post("/nbia-api/oauth/token", data=form)
+    assert response.status_code == 400
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"error", "error_description"} and body["error"] == "invalid_request"
+    assert "username" in body["error_description"] and "NUL" in body["error_description"]

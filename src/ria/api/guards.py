@@ -3,7 +3,9 @@
 A NUL character is legal in a URL (``%00``), a form and a JSON string, but PostgreSQL cannot hold or
 compare it (``DataError``) while SQLite compares it happily, so the same question would answer 200 on
 one catalogue and fail on the other. No DICOM value, UID, barcode or name contains NUL, so a request
-carrying one is a 400 naming the parameter, on every catalogue, before any work is done.
+carrying one is a 400 naming the parameter, on every catalogue, before any work is done. The body is
+Ria's error body, except on OAuth's token endpoint, whose clients parse RFC 6749's (and whose OpenAPI
+description says so).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ria.api.oauth import NO_STORE, TOKEN_PATH, oauth_error_body
 from ria.errors import InvalidParameterError
 
 __all__ = ["MAX_GUARDED_BODY", "NulGuard"]
@@ -41,7 +44,7 @@ class NulGuard:
             if complete:
                 named = _nul_in_body(scope, b"".join(m.get("body", b"") for m in body))
         if named is not None:
-            await _refuse(named, send)
+            await _refuse(named, scope, send)
             return
         if body:
             receive = _replay(body, receive)
@@ -112,16 +115,21 @@ def _nul_in_json(value: Any, where: str) -> str | None:
     return None
 
 
-async def _refuse(parameter: str, send: Send) -> None:
+async def _refuse(parameter: str, scope: Scope, send: Send) -> None:
     error = InvalidParameterError(
         parameter, f"parameter {parameter}: a NUL character is not allowed in any value Ria matches or stores"
     )
-    body = json.dumps(error.to_json()).encode()
+    answer: dict[str, Any] = error.to_json()
+    headers = [(b"content-type", b"application/json")]
+    if scope.get("path") == TOKEN_PATH:
+        answer = oauth_error_body("invalid_request", error.message)
+        headers += [(name.lower().encode(), value.encode()) for name, value in NO_STORE.items()]
+    body = json.dumps(answer).encode()
     await send(
         {
             "type": "http.response.start",
             "status": error.http_status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -28,21 +28,27 @@ from ria.api.openapi import OAUTH_ERRORS
 from ria.api.origin import public_base_url
 from ria.archive import Archive
 
-__all__ = ["router"]
+__all__ = ["NO_STORE", "TOKEN_PATH", "oauth_error_body", "router"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["Authentication"])
 
 # RFC 6749 §5.1: token responses must not be cached anywhere.
-_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELD = 1024
 
 FormField = Annotated[str | None, Form()]
+TOKEN_PATH = "/nbia-api/oauth/token"
+
+
+def oauth_error_body(code: str, description: str) -> dict[str, str]:
+    """RFC 6749 §5.2's error body; :mod:`ria.api.guards` answers it here too."""
+    return {"error": code, "error_description": description}
 
 
 def _error(code: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": code, "error_description": description}, status_code=400, headers=_NO_STORE)
+    return JSONResponse(oauth_error_body(code, description), status_code=400, headers=NO_STORE)
 
 
 def _id_token(request: Request, archive: Archive, pair: TokenPair, client_id: str) -> str:
@@ -79,11 +85,11 @@ def _answer(
     }
     if "openid" in scopes:
         body["id_token"] = _id_token(request, archive, pair, client_id)
-    return JSONResponse(body, headers=_NO_STORE)
+    return JSONResponse(body, headers=NO_STORE)
 
 
 @router.post(
-    "/nbia-api/oauth/token",
+    TOKEN_PATH,
     summary="Sign in (grant_type=password) or refresh (grant_type=refresh_token); OAuth 2.0 form post",
     responses=OAUTH_ERRORS,
 )
