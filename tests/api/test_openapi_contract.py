@@ -22,6 +22,13 @@ Nothing is excluded: STOW-RS is called too (schemathesis cannot build a DICOM
 multipart body, so its cases are the refusals — missing or wrong bodies — which must
 still be declared answers).
 
+Real answers, not only refusals: a UID nobody holds is a 400 or a 404, and those alone
+would leave ``response_schema_conformance`` nothing to check. So the generated path
+parameters, queries and forms are mixed (schemathesis ``flatmap_*`` hooks) with requests
+naming what the archive really holds — the study, series and SOP instance UIDs, patient,
+collection and a bulk data tag read with pydicom from the files that were ingested —
+and ``test_real_answers_were_checked`` holds the run to having had 2xx answers there.
+
 Bounded: ``MAX_EXAMPLES`` generated cases per operation and database, no deadline (the
 machine is shared); the whole file runs in about three minutes on two cores.
 """
@@ -39,7 +46,9 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
+from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -60,6 +69,7 @@ REAL_FILES = ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm")
 """pydicom's test files: CT and MR, a JPEG 2000 and an RLE instance (frames, rendering)."""
 REVOKE = "/api/v1/tokens/revoke"
 BOUNDARY = "ria-contract-6a0f"
+COLLECTION = "TCGA-LUAD"
 
 
 def stow_body(files: tuple[Path, ...]) -> bytes:
@@ -77,13 +87,69 @@ def _real_dicom(_ctx: Any, _value: Any) -> bytes:
     return stow_body(tuple(Path(str(get_testdata_file(name))) for name in REAL_FILES))
 
 
-class Contract:
-    """A live server over a real archive, and an administrator's token for it."""
+class Held:
+    """What one ingested file holds, read with pydicom (not asked of Ria)."""
 
-    def __init__(self, server: LiveServer, archive: Archive) -> None:
+    def __init__(self, path: Path) -> None:
+        ds = dcmread(path)
+        self.study = str(ds.StudyInstanceUID)
+        self.series = str(ds.SeriesInstanceUID)
+        self.sop = str(ds.SOPInstanceUID)
+        self.patient = str(ds.PatientID)
+        # a top-level binary value other than the pixel data: a bulk data path (PS3.18 F.2.6)
+        binary = [e.tag for e in ds if isinstance(e.value, bytes) and e.tag not in (0x7FE00010, 0xFFFCFFFC)]
+        self.bulk = f"{binary[0]:08X}" if binary else None
+
+    def path_parameters(self) -> dict[str, str]:
+        named = {"study": self.study, "series": self.series, "sop": self.sop, "collection": COLLECTION}
+        named |= {"frames": "1", "frame": "1"}
+        return named | ({"path": self.bulk} if self.bulk else {})
+
+    def query(self) -> dict[str, str]:
+        return {
+            **dict.fromkeys(("StudyInstanceUID", "studyUID"), self.study),
+            **dict.fromkeys(("SeriesInstanceUID", "SeriesUID", "seriesUID"), self.series),
+            **dict.fromkeys(("SOPInstanceUID", "objectUID"), self.sop),
+            **dict.fromkeys(("PatientID", "PatientId", "patient_id"), self.patient),
+            **dict.fromkeys(("Collection", "collection", "collectionName"), COLLECTION),
+            "requestType": "WADO",
+        }
+
+    def forms(self, path: str) -> list[dict[str, str]]:
+        if path.endswith("SimpleSearch"):
+            return [
+                {"criteriaType0": "CollectionCriteria", "value0": COLLECTION},
+                {"criteriaType0": "StudyCriteria", "value0": self.study, "sortField": "subject"},
+            ]
+        return [
+            {
+                **dict.fromkeys(("list", "seriesUIDs", "SeriesInstanceUID"), self.series),
+                **dict.fromkeys(("studyUIDs", "StudyInstanceUID"), self.study),
+                **dict.fromkeys(("patientIDs", "PatientID"), self.patient),
+                **dict.fromkeys(("collection", "Collection"), COLLECTION),
+            }
+        ]
+
+
+KNOBS = ("format", "contentType", "frameNumber", "windowCenter", "windowWidth", "rows", "columns")
+KNOBS += ("window", "viewport", "quality", "Modality", "BodyPartExamined", "Date", "fromDate")
+"""Query parameters a plain request for a held thing leaves out (their defaults are valid)."""
+
+
+def _overlay(generated: dict[str, Any], held: dict[str, str]) -> dict[str, Any]:
+    """``generated`` naming held things where it names anything, without optional knobs."""
+    return {name: held.get(name, value) for name, value in generated.items() if name not in KNOBS}
+
+
+class Contract:
+    """A live server over a real archive, an administrator's token for it, and what it holds."""
+
+    def __init__(self, server: LiveServer, archive: Archive, held: list[Held]) -> None:
         self.server = server
         self.archive = archive
         self.admin = issue_api_token(archive.engine, "root", actor="test")
+        self.held = held
+        self.answers: dict[str, list[int]] = {}
 
     def token_for(self, path: str) -> str:
         # revoking without a body revokes the request's own token: give it one to lose
@@ -105,7 +171,8 @@ def contract(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         report = archive.ingest([scans], collection="TCGA-LUAD")
         assert report.ingested == len(REAL_FILES), report.summary()
         add_user(archive.engine, "root", admin=True, actor="test")
-        yield Contract(stack.enter_context(LiveServer(archive)), archive)
+        held = [Held(scans / name) for name in REAL_FILES]
+        yield Contract(stack.enter_context(LiveServer(archive)), archive, held)
 
 
 def _database(request: pytest.FixtureRequest) -> contextlib.AbstractContextManager[str | None]:
@@ -189,7 +256,36 @@ def test_declared_401_is_what_a_dead_token_gets(contract: Contract, document: di
 
 @pytest.fixture(scope="module")
 def api_schema(contract: Contract) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{contract.server.url}/api/v1/openapi.json")
+    loaded = schemathesis.openapi.from_url(f"{contract.server.url}/api/v1/openapi.json")
+    held = contract.held
+
+    @loaded.hook
+    def flatmap_path_parameters(_ctx: Any, generated: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        if not generated:
+            return st.just(generated)
+        named = [one.path_parameters() for one in held]
+        named = [one for one in named if "path" in one or "path" not in generated]  # bulk data is held
+        return st.sampled_from([*(_overlay(generated, one) for one in named), generated])
+
+    @loaded.hook
+    def flatmap_query(_ctx: Any, generated: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        if not generated:
+            return st.just(generated)
+        return st.sampled_from([*(_overlay(generated, one.query()) for one in held), generated])
+
+    @loaded.hook
+    def flatmap_body(ctx: Any, generated: Any) -> st.SearchStrategy[Any]:
+        media = ctx.operation.get_request_payload_content_types() if ctx.operation else []
+        if not isinstance(generated, dict) or "application/x-www-form-urlencoded" not in media:
+            return st.just(generated)
+        path = ctx.operation.path
+        if path.endswith("SimpleSearch"):
+            real = [form for one in held for form in one.forms(path)]
+        else:
+            real = [_overlay(generated, form) for one in held for form in one.forms(path)]
+        return st.sampled_from([*real, generated])
+
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -206,4 +302,25 @@ def test_operation_keeps_the_contract(case: schemathesis.Case[Any], contract: Co
     headers = bearer(contract.token_for(case.operation.path))
     if case.media_type and case.media_type.startswith("multipart/related"):
         headers["Content-Type"] = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
-    case.call_and_validate(base_url=contract.server.url, headers=headers, checks=CHECKS)
+    response = case.call_and_validate(base_url=contract.server.url, headers=headers, checks=CHECKS)
+    contract.answers.setdefault(f"{case.method} {case.operation.path}", []).append(response.status_code)
+
+
+def test_real_answers_were_checked(contract: Contract, document: dict[str, Any]) -> None:
+    """Every GET naming a study, and both simple searches, had a 2xx answer checked above.
+
+    Runs after the schemathesis test on the same database (pytest keeps file order within
+    a module-scoped parameter); alone, there is nothing to look at.
+    """
+    if not contract.answers:
+        pytest.skip("needs test_operation_keeps_the_contract to have run on this database")
+    wanted = [
+        f"GET {path}" for path in document["paths"] if "{study}" in path and "get" in document["paths"][path]
+    ]
+    wanted += [
+        f"POST /nbia-api/services/v4/{name}" for name in ("getSimpleSearch", "getManifestForSimpleSearch")
+    ]
+    unanswered = [
+        label for label in wanted if not any(200 <= s < 300 for s in contract.answers.get(label, []))
+    ]
+    assert not unanswered, [(label, contract.answers.get(label)) for label in unanswered]

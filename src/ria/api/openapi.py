@@ -14,6 +14,11 @@ route cannot forget it:
 * a route that touches the catalogue answers 503 when it is unavailable;
 * a route that declares the media types of its 200 declares all of them: FastAPI's
   default ``application/json`` is not added to a zip or a DICOM stream.
+
+Inputs are declared as precisely as the routes read them: a UID parameter carries the
+pattern and length :func:`ria.dicom.uids.is_valid_uid` accepts (:data:`StudyUID`,
+:func:`uid_query`, ...), so generated clients and fuzzers send UIDs rather than noise;
+a form a route parses itself is declared with :func:`form_body`.
 """
 
 from __future__ import annotations
@@ -22,29 +27,37 @@ import http
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path
+from fastapi import FastAPI, Path, Query
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from ria.api.deps import get_archive, get_principal
+from ria.dicom.uids import UID_MAX_LENGTH, UID_PATTERN
 
 __all__ = [
     "DICOM_JSON",
     "ERROR_SCHEMA",
+    "FORM",
     "OAUTH_ERRORS",
     "STOW_BODY",
+    "UID_SCHEMA",
     "UNSATISFIABLE_RANGE",
     "Responses",
+    "SeriesUID",
+    "SopUID",
+    "StudyUID",
     "collection_path",
     "dicomweb_retrieve",
     "dicomweb_search",
     "dicomweb_store",
     "errors",
+    "form_body",
     "install_openapi",
     "merge",
     "success",
     "tcia_table",
+    "uid_query",
 ]
 
 Responses = dict[int | str, dict[str, Any]]
@@ -226,6 +239,51 @@ def collection_path(
     ``{collection}`` in 21 paths and declared it in none (an invalid document).
     """
     return collection
+
+
+UID_SCHEMA: dict[str, Any] = {
+    "pattern": UID_PATTERN,
+    "maxLength": UID_MAX_LENGTH,
+    "examples": ["1.2.840.113619.2.55.3.604688405.781.1554839724.467"],
+}
+"""A DICOM UID as the routes accept it (digits and dots, at most 64 characters).
+
+The pattern is the lenient one :func:`ria.dicom.uids.is_valid_uid` applies, not PS3.5's
+strict one: real archives hold UIDs with leading zeros, Ria stores and serves them, and a
+client must be able to ask for what it was answered. Declared only: each route keeps its
+own check (TCIA's 400 naming the parameter; DICOMweb's 404 for what is not held).
+"""
+
+
+def _uid(what: str) -> str:
+    return f"the {what} (a DICOM UID: digits and dots, at most {UID_MAX_LENGTH} characters)"
+
+
+StudyUID = Annotated[str, Path(description=_uid("Study Instance UID"), json_schema_extra=UID_SCHEMA)]
+SeriesUID = Annotated[str, Path(description=_uid("Series Instance UID"), json_schema_extra=UID_SCHEMA)]
+SopUID = Annotated[str, Path(description=_uid("SOP Instance UID"), json_schema_extra=UID_SCHEMA)]
+
+
+def uid_query(alias: str, what: str | None = None) -> Any:
+    """A query parameter holding one UID, e.g. ``uid_query("SeriesInstanceUID")``."""
+    return Query(alias=alias, description=_uid(what or alias), json_schema_extra=UID_SCHEMA)
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def form_body(
+    properties: dict[str, dict[str, Any]], *, required: bool = False, **schema: Any
+) -> dict[str, Any]:
+    """``openapi_extra`` declaring a form the route reads itself (``await request.form()``).
+
+    FastAPI declares a body only from ``Form()`` parameters; a route that parses a form
+    with numbered fields (TCIA's ``criteriaType0``/``value0`` ...) would otherwise have no
+    request body at all, and a generated client no way to send one. ``schema`` adds JSON
+    Schema keywords (``patternProperties``, ``dependentRequired``, ...) beside the properties.
+    """
+    body = {"type": "object", "properties": properties, **schema}
+    return {"requestBody": {"required": required, "content": {FORM: {"schema": body}}}}
 
 
 def _calls(dependant: Dependant) -> Iterable[Callable[..., Any]]:

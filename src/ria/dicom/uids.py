@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["RIA_UID_ROOT", "derive_uid", "is_valid_uid"]
+__all__ = ["RIA_UID_ROOT", "UID_MAX_LENGTH", "UID_PATTERN", "derive_uid", "is_valid_uid"]
 
 # A UUID-derived root (2.25 arc, ITU-T X.667) so Ria needs no registered root of its own.
 RIA_UID_ROOT = "2.25."
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 _UID_LENIENT = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+UID_PATTERN = _UID_LENIENT.pattern
+"""What :func:`is_valid_uid` accepts by default, as a regular expression (declared in OpenAPI)."""
+UID_MAX_LENGTH = 64
 
 
 def is_valid_uid(value: str, *, strict: bool = False) -> bool:
@@ -21,7 +24,7 @@ def is_valid_uid(value: str, *, strict: bool = False) -> bool:
     follows PS3.5 §9.1 exactly. Both cap the length at 64 characters and allow
     only digits and dots, which is what makes UIDs safe in URLs and queries.
     """
-    if not value or len(value) > 64:
+    if not value or len(value) > UID_MAX_LENGTH:
         return False
     return bool((_UID if strict else _UID_LENIENT).fullmatch(value))
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.routes import select_scoped
-from ria.api.openapi import collection_path, errors, merge, success
+from ria.api.openapi import SeriesUID, SopUID, StudyUID, collection_path, errors, merge, success, uid_query
 from ria.api.streaming import peek
 from ria.archive import Archive
 from ria.bounds import parse_int
@@ -156,7 +156,7 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
 
     @router.get("/studies/{study}/rendered", summary="WADO-RS: a study rendered", responses=PICTURES)
     async def rendered_study(
-        study: str,
+        study: StudyUID,
         request: Request,
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -172,7 +172,11 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
 
     @router.get("/studies/{study}/thumbnail", summary="WADO-RS: a study's thumbnail", responses=THUMBNAIL)
     async def thumbnail_study(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep, viewport: Viewport = None
+        study: StudyUID,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
+        viewport: Viewport = None,
     ) -> Response:
         render, _multipart = options(request, None, viewport, None, thumbnail=True)
         return await _representative(archive, await select(request, archive, principal, study), render)
@@ -181,8 +185,8 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/series/{series}/rendered", summary="WADO-RS: a series rendered", responses=PICTURES
     )
     async def rendered_series(
-        study: str,
-        series: str,
+        study: StudyUID,
+        series: SeriesUID,
         request: Request,
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -202,8 +206,8 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         responses=THUMBNAIL,
     )
     async def thumbnail_series(
-        study: str,
-        series: str,
+        study: StudyUID,
+        series: SeriesUID,
         request: Request,
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -220,9 +224,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         responses=PICTURES,
     )
     async def rendered_instance(
-        study: str,
-        series: str,
-        sop: str,
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
         request: Request,
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -242,9 +246,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         responses=PICTURES,
     )
     async def rendered_frame(
-        study: str,
-        series: str,
-        sop: str,
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
         frame: str,
         request: Request,
         archive: ArchiveDep,
@@ -270,9 +274,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         responses=THUMBNAIL,
     )
     async def thumbnail_instance(
-        study: str,
-        series: str,
-        sop: str,
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
         request: Request,
         archive: ArchiveDep,
         principal: PrincipalDep,
@@ -295,9 +299,9 @@ def build_rendered_router(*, per_collection: bool) -> APIRouter:
         archive: ArchiveDep,
         principal: PrincipalDep,
         request_type: Annotated[str | None, Query(alias="requestType")] = None,
-        study_uid: Annotated[str | None, Query(alias="studyUID")] = None,
-        series_uid: Annotated[str | None, Query(alias="seriesUID")] = None,
-        object_uid: Annotated[str | None, Query(alias="objectUID")] = None,
+        study_uid: Annotated[str | None, uid_query("studyUID", "Study Instance UID")] = None,
+        series_uid: Annotated[str | None, uid_query("seriesUID", "Series Instance UID")] = None,
+        object_uid: Annotated[str | None, uid_query("objectUID", "SOP Instance UID")] = None,
         content_type: Annotated[str | None, Query(alias="contentType")] = None,
         frame_number: Annotated[str | None, Query(alias="frameNumber")] = None,
         window_center: Annotated[str | None, Query(alias="windowCenter")] = None,

@@ -24,6 +24,9 @@ from ria.api.deps import PrincipalDep, get_archive
 from ria.api.dicomweb.stow import handle_store
 from ria.api.openapi import (
     STOW_BODY,
+    SeriesUID,
+    SopUID,
+    StudyUID,
     collection_path,
     dicomweb_retrieve,
     dicomweb_search,
@@ -164,7 +167,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         openapi_extra=STOW_BODY,
     )
     async def stow_study(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await store(request, archive, principal, study)
 
@@ -210,7 +213,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
     @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study", responses=SEARCH)
     async def search_series(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "series", study)
 
@@ -224,7 +227,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/instances", summary="QIDO-RS: search for instances of a study", responses=SEARCH
     )
     async def search_study_instances(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "instance", study)
 
@@ -234,7 +237,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=SEARCH,
     )
     async def search_instances(
-        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, series: SeriesUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await search(request, archive, principal, "instance", study, series)
 
@@ -263,7 +266,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
 
     @router.get("/studies/{study}", summary="WADO-RS: a study's instances", responses=INSTANCES)
     async def retrieve_study(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await retrieve(request, archive, principal, study)
 
@@ -271,7 +274,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/series/{series}", summary="WADO-RS: a series' instances", responses=INSTANCES
     )
     async def retrieve_series(
-        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, series: SeriesUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await retrieve(request, archive, principal, study, series)
 
@@ -281,7 +284,12 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=INSTANCES,
     )
     async def retrieve_instance(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
     ) -> Response:
         return await retrieve(request, archive, principal, study, series, sop)
 
@@ -311,7 +319,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/metadata", summary="WADO-RS: a study's metadata (DICOM JSON)", responses=METADATA
     )
     async def study_metadata(
-        study: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await metadata(request, archive, principal, study)
 
@@ -319,7 +327,7 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         "/studies/{study}/series/{series}/metadata", summary="WADO-RS: a series' metadata", responses=METADATA
     )
     async def series_metadata(
-        study: str, series: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID, series: SeriesUID, request: Request, archive: ArchiveDep, principal: PrincipalDep
     ) -> Response:
         return await metadata(request, archive, principal, study, series)
 
@@ -329,7 +337,12 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=METADATA,
     )
     async def instance_metadata(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
     ) -> Response:
         return await metadata(request, archive, principal, study, series, sop)
 
@@ -339,9 +352,9 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=FRAMES,
     )
     async def retrieve_frames(
-        study: str,
-        series: str,
-        sop: str,
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
         frames: str,
         request: Request,
         archive: ArchiveDep,
@@ -355,7 +368,12 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=FRAMES,
     )
     async def retrieve_all_frames(
-        study: str, series: str, sop: str, request: Request, archive: ArchiveDep, principal: PrincipalDep
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
+        request: Request,
+        archive: ArchiveDep,
+        principal: PrincipalDep,
     ) -> Response:
         return await frames_of(request, archive, principal, (study, series, sop), None)
 
@@ -385,9 +403,9 @@ def build_dicomweb_router(*, per_collection: bool) -> APIRouter:
         responses=BULKDATA,
     )
     async def retrieve_bulkdata(
-        study: str,
-        series: str,
-        sop: str,
+        study: StudyUID,
+        series: SeriesUID,
+        sop: SopUID,
         path: str,
         request: Request,
         archive: ArchiveDep,

@@ -12,28 +12,40 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from ria.api.openapi import form_body
 from ria.api.tcia.params import split_list
 from ria.bounds import MAX_OFFSET, parse_int
 from ria.catalog.search import SeriesFilter
 from ria.errors import InvalidParameterError
 
-__all__ = ["HUMAN_SPECIES_CODE", "SearchRequest", "parse_criteria"]
+__all__ = ["CRITERIA_TYPES", "HUMAN_SPECIES_CODE", "SearchRequest", "parse_criteria", "search_form"]
 
 HUMAN_SPECIES_CODE = "337915000"
 
-_LISTS = {
-    "collectioncriteria": "collection",
-    "imagemodalitycriteria": "modality",
-    "anatomicalsitecriteria": "body_part_examined",
-    "bodypartexaminedcriteria": "body_part_examined",
-    "manufacturercriteria": "manufacturer",
-    "modelcriteria": "manufacturer_model_name",
-    "patientcriteria": "patient_id",
-    "studycriteria": "study_instance_uid",
-    "seriescriteria": "series_instance_uid",
-    "patientsexcriteria": "patient_sex",
+_LIST_CRITERIA = {
+    "CollectionCriteria": "collection",
+    "ImageModalityCriteria": "modality",
+    "AnatomicalSiteCriteria": "body_part_examined",
+    "BodyPartExaminedCriteria": "body_part_examined",
+    "ManufacturerCriteria": "manufacturer",
+    "ModelCriteria": "manufacturer_model_name",
+    "PatientCriteria": "patient_id",
+    "StudyCriteria": "study_instance_uid",
+    "SeriesCriteria": "series_instance_uid",
+    "PatientSexCriteria": "patient_sex",
 }
+_LISTS = {name.lower(): target for name, target in _LIST_CRITERIA.items()}
+CRITERIA_TYPES = (
+    *_LIST_CRITERIA,
+    "DateRangeCriteria",
+    "MinNumberOfStudiesCriteria",
+    "DescriptionCriteria",
+    "ModalityAndedSearchCriteria",
+    "SpeciesCriteria",
+)
+"""The criteria Ria evaluates, as TCIA spells them (matched without regard to case)."""
 _UID_FIELDS = {"study_instance_uid", "series_instance_uid"}
 _NUMBERED = re.compile(r"(criteriaType|value|fromDate|toDate)(\d+)")
 _SEX = {"female": "F", "male": "M", "other": "O"}
@@ -120,4 +132,43 @@ def parse_criteria(form: Mapping[str, str], *, default_size: int = 25) -> Search
         ascending=(form.get("sortDirection") or "ascending").lower() == "ascending",
         start=_integer(form, "start", 0, 0),
         size=_integer(form, "size", default_size, 1),
+    )
+
+
+def search_form(default_size: int) -> dict[str, Any]:
+    """The form :func:`parse_criteria` reads, declared for OpenAPI (``openapi_extra``).
+
+    The fields TCIA documents for getSimpleSearch: numbered criteria from 0 without gaps
+    (declared for 0, and by pattern for the rest), paging and sorting. No criterion at
+    all matches everything, so the body is optional.
+    """
+    kind = {"type": "string", "enum": list(CRITERIA_TYPES), "description": "what value0 is matched against"}
+    value = {
+        "type": "string",
+        "description": "the value(s), comma-separated for alternatives; ModalityAndedSearchCriteria: all|any",
+    }
+    date = {"type": "string", "pattern": r"^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "description": "MM-DD-YYYY"}
+    page = {"type": "integer", "maximum": MAX_OFFSET}
+    properties: dict[str, dict[str, Any]] = {
+        "criteriaType0": kind,
+        "value0": value,
+        "fromDate0": {**date, "description": "DateRangeCriteria: from this study date (MM-DD-YYYY)"},
+        "toDate0": {**date, "description": "DateRangeCriteria: up to this study date (MM-DD-YYYY)"},
+        "sortField": {
+            "type": "string",
+            "description": "collection (default), subject, totalNumberOfStudies (or study, studies), "
+            "totalNumberOfSeries (or series); anything else sorts by collection",
+        },
+        "sortDirection": {"type": "string", "enum": ["ascending", "descending"], "default": "ascending"},
+        "start": {**page, "minimum": 0, "default": 0, "description": "subjects to skip"},
+        "size": {**page, "minimum": 1, "default": default_size, "description": "subjects per page"},
+    }
+    return form_body(
+        properties,
+        patternProperties={
+            r"^criteriaType[1-9][0-9]*$": kind,
+            r"^value[1-9][0-9]*$": value,
+            r"^(fromDate|toDate)[1-9][0-9]*$": date,
+        },
+        dependentRequired={name: ["criteriaType0"] for name in ("value0", "fromDate0", "toDate0")},
     )

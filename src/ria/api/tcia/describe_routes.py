@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
-from ria.api.openapi import errors, merge, success, tcia_table
+from ria.api.openapi import UID_SCHEMA, errors, merge, success, tcia_table, uid_query
 from ria.api.tcia.dialect import V4
 from ria.api.tcia.formats import parse_format, render, render_json
 from ria.api.tcia.params import allow_only, check_format, require_uid
@@ -209,7 +209,7 @@ def get_collection_or_series_for_doi(
 async def get_dicom_tags(
     archive: ArchiveDep,
     principal: PrincipalDep,
-    series_uid: Annotated[str, Query(alias="SeriesUID")],
+    series_uid: Annotated[str, uid_query("SeriesUID", "Series Instance UID")],
     format: Text = None,
 ) -> Response:
     uid = require_uid("SeriesUID", series_uid)
@@ -240,7 +240,7 @@ def _blob_md5(archive: Archive, key: str) -> str:
 def get_md5_hash_for_image(
     archive: ArchiveDep,
     principal: PrincipalDep,
-    sop_uid: Annotated[str, Query(alias="SOPInstanceUID")],
+    sop_uid: Annotated[str, uid_query("SOPInstanceUID")],
     format: Text = None,
 ) -> Response:
     sop = require_uid("SOPInstanceUID", sop_uid)
@@ -259,8 +259,8 @@ def get_md5_hash_for_image(
 async def get_md5_hierarchy(
     archive: ArchiveDep,
     principal: PrincipalDep,
-    series_uid: Annotated[str | None, Form(alias="SeriesInstanceUID")] = None,
-    study_uid: Annotated[str | None, Form(alias="StudyInstanceUID")] = None,
+    series_uid: Annotated[str | None, Form(alias="SeriesInstanceUID", json_schema_extra=UID_SCHEMA)] = None,
+    study_uid: Annotated[str | None, Form(alias="StudyInstanceUID", json_schema_extra=UID_SCHEMA)] = None,
     patient_id: Annotated[str | None, Form(alias="PatientID")] = None,
     collection: Annotated[str | None, Form(alias="Collection")] = None,
 ) -> Response:

@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
-from ria.api.openapi import UNSATISFIABLE_RANGE, errors, merge, success
+from ria.api.openapi import UNSATISFIABLE_RANGE, errors, merge, success, uid_query
 from ria.api.tcia.dialect import Dialect
 from ria.api.tcia.params import allow_only, require_uid
 from ria.archive import Archive
@@ -28,7 +28,7 @@ from ria.storage.base import iter_range
 __all__ = ["build_download_router"]
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
-SeriesUid = Annotated[str, Query(alias="SeriesInstanceUID")]
+SeriesUid = Annotated[str, uid_query("SeriesInstanceUID")]
 SERIES_ZIP = merge(success("The series as a ZIP, streamed.", "application/zip"), errors(404, 409))
 
 
@@ -109,7 +109,7 @@ def build_download_router(dialect: Dialect) -> APIRouter:
         archive: ArchiveDep,
         principal: PrincipalDep,
         series_uid: SeriesUid,
-        sop_uid: Annotated[str, Query(alias="SOPInstanceUID")],
+        sop_uid: Annotated[str, uid_query("SOPInstanceUID")],
     ) -> Response:
         series = require_uid("SeriesInstanceUID", series_uid)
         sop = require_uid("SOPInstanceUID", sop_uid)

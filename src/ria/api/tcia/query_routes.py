@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
-from ria.api.openapi import Responses, errors, tcia_table
+from ria.api.openapi import Responses, errors, tcia_table, uid_query
 from ria.api.tcia.dialect import Dialect, parse_date
 from ria.api.tcia.fields import (
     embargoed,
@@ -198,7 +198,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         patient_id: Annotated[str | None, Query(alias="PatientID")] = None,
-        study_uid: Annotated[str | None, Query(alias="StudyInstanceUID")] = None,
+        study_uid: Annotated[str | None, uid_query("StudyInstanceUID")] = None,
         format: Format = None,
     ) -> Response:
         if v4 and collection is None:
@@ -231,8 +231,8 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         principal: PrincipalDep,
         collection: Annotated[str | None, Query(alias="Collection")] = None,
         patient_id: Annotated[str | None, Query(alias="PatientID")] = None,
-        study_uid: Annotated[str | None, Query(alias="StudyInstanceUID")] = None,
-        series_uid: Annotated[str | None, Query(alias="SeriesInstanceUID")] = None,
+        study_uid: Annotated[str | None, uid_query("StudyInstanceUID")] = None,
+        series_uid: Annotated[str | None, uid_query("SeriesInstanceUID")] = None,
         modality: Annotated[str | None, Query(alias="Modality")] = None,
         body_part: Annotated[str | None, Query(alias="BodyPartExamined")] = None,
         manufacturer: Annotated[str | None, Query(alias="Manufacturer")] = None,
@@ -274,7 +274,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
     def get_series_size(
         archive: ArchiveDep,
         principal: PrincipalDep,
-        series_uid: str = Query(alias="SeriesInstanceUID"),
+        series_uid: str = uid_query("SeriesInstanceUID"),
         format: Format = None,
     ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
@@ -288,7 +288,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
     def get_sop_instance_uids(
         archive: ArchiveDep,
         principal: PrincipalDep,
-        series_uid: str = Query(alias="SeriesInstanceUID"),
+        series_uid: str = uid_query("SeriesInstanceUID"),
         format: Format = None,
     ) -> Response:
         uid = require_uid("SeriesInstanceUID", series_uid)
@@ -306,7 +306,7 @@ def build_query_router(dialect: Dialect) -> APIRouter:
         def get_series_metadata_v1(
             archive: ArchiveDep,
             principal: PrincipalDep,
-            series_uid: str = Query(alias="SeriesInstanceUID"),
+            series_uid: str = uid_query("SeriesInstanceUID"),
             format: Format = None,
         ) -> Response:
             uid = require_uid("SeriesInstanceUID", series_uid)

@@ -20,7 +20,7 @@ from ria.access import Principal
 from ria.api.deps import PrincipalDep, get_archive
 from ria.api.openapi import errors, merge, success
 from ria.api.origin import public_base_url
-from ria.api.tcia.criteria import parse_criteria
+from ria.api.tcia.criteria import parse_criteria, search_form
 from ria.api.tcia.formats import render_json
 from ria.api.tcia.params import allow_only, split_list
 from ria.api.tcia.scope import deliverable
@@ -124,6 +124,7 @@ def _flag(name: str, value: str | None, default: bool = True) -> bool:
     "/getSimpleSearch",
     summary="Subjects matching TCIA search criteria, paged, with facet counts",
     responses=errors(400),
+    openapi_extra=search_form(default_size=25),
 )
 async def get_simple_search(request: Request, archive: ArchiveDep, principal: PrincipalDep) -> Response:
     form = _form_dict((await request.form()).multi_items())
@@ -147,6 +148,7 @@ async def get_simple_search(request: Request, archive: ArchiveDep, principal: Pr
     "/getManifestForSimpleSearch",
     summary="A .tcia manifest of every series of the matching subjects",
     responses=MANIFEST,
+    openapi_extra=search_form(default_size=10),
 )
 async def get_manifest_for_simple_search(
     request: Request, archive: ArchiveDep, principal: PrincipalDep
