@@ -17,6 +17,14 @@ _STAMPS = (
     (re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?"), b"{time}"),
     (re.compile(rb"-\d{13}\.tcia"), b"-{stamp}.tcia"),
 )
+# A mistyped name's hint ("did you mean TCGA-LUAD?", "known: …") is computed from the asked spelling
+# and only the names the caller may see (ria.errors.unknown_value): it differs between two asked names
+# by their spelling alone, as it would between two names that exist nowhere. That it never names what
+# the caller may not see is what `found` checks on every response; here it is set aside.
+_HINTS = (
+    (re.compile(rb'; (did you mean [^"]*?\?|known: [^"]*|there is no [a-z ]+ here yet)"'), b'; {hint}"'),
+    (re.compile(rb'"close_matches":\[[^\]]*\]'), b'"close_matches":[]'),
+)
 # Headers whose values differ between any two responses (time, length of echoed values, cookies' ids).
 _VOLATILE = {"date", "content-length", "server", "etag", "content-disposition"}
 
@@ -54,7 +62,7 @@ def comparable(response: httpx.Response, target: Target) -> tuple[int, str, byte
     body = response.content
     for value, placeholder in sorted(target.placeholders().items(), key=lambda kv: -len(kv[0])):
         body = body.replace(value.encode(), placeholder.encode())
-    for pattern, stamp in _STAMPS:
+    for pattern, stamp in (*_STAMPS, *_HINTS):
         body = pattern.sub(stamp, body)
     names = sorted(k for k in response.headers if k.lower() not in _VOLATILE)
     return response.status_code, response.headers.get("content-type", ""), body, names
