@@ -15,6 +15,7 @@ from dicomweb_client.api import DICOMwebClient
 
 from ria.access.identity import add_user, issue_api_token
 from ria.archive import Archive
+from ria.sample import find_test_file
 from tests.api.conftest import LiveServer
 from tests.conftest import Corpus
 
@@ -164,3 +165,37 @@ def test_fuzzy_names_and_includefield(dicomweb: DICOMwebClient, stored: list[pyd
         # An attribute without a value is left out (ria.dicomweb.dicomjson), never sent without Value.
         assert entry.get("00080070", {}).get("Value", [""])[0] == str(original.get("Manufacturer", ""))
         assert entry.get("00181030", {}).get("Value", [""])[0] == str(original.get("ProtocolName", ""))
+
+
+def _not_an_instance() -> pydicom.Dataset:
+    """What the client can encode but is no SOP instance: no SOP Class UID, no SOP Instance UID."""
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.PatientID = "TCGA-05-4244"
+    return ds
+
+
+def test_a_failed_part_is_referenced_by_what_it_said(dicomweb: DICOMwebClient, archive: Archive) -> None:
+    """PS3.18 Table I.1-1: a failed item names its instance when the part said which it is.
+
+    A part that said nothing (no UIDs) carries its FailureReason alone: the UID attributes are
+    left out, not sent as empty ``{"vr": "UI"}`` (which would claim a known, empty UID). A part
+    of another study than the URL names is referenced by the UIDs pydicom reads from it.
+    """
+    ct, mr = (_read(find_test_file(name)) for name in ("CT_small.dcm", "MR_small.dcm"))
+    response = dicomweb.store_instances([ct, _not_an_instance()])
+    (failed,) = response.FailedSOPSequence
+    assert failed.FailureReason == 0xC000
+    assert "ReferencedSOPClassUID" not in failed and "ReferencedSOPInstanceUID" not in failed
+    (stored,) = response.ReferencedSOPSequence
+    assert stored.ReferencedSOPInstanceUID == ct.SOPInstanceUID
+
+    response = dicomweb.store_instances([ct, mr], study_instance_uid=str(ct.StudyInstanceUID))
+    (failed,) = response.FailedSOPSequence
+    assert failed.FailureReason == 0xA900
+    assert (failed.ReferencedSOPClassUID, failed.ReferencedSOPInstanceUID) == (
+        mr.SOPClassUID,
+        mr.SOPInstanceUID,
+    )
+    assert archive.catalog.instance_count() == 1

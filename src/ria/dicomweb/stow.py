@@ -5,6 +5,12 @@ take — so STOW-RS is as idempotent and crash-safe as ``ria ingest``. The respo
 names each instance in ReferencedSOPSequence (stored, with its RetrieveURL) or
 FailedSOPSequence (with a FailureReason), and the HTTP status follows PS3.18:
 200 all stored, 202 some stored or stored with warnings, 409 none stored.
+
+A failed item names its instance (Referenced SOP Class and Instance UID, Type 1 in PS3.18
+Table I.1-1) when the part said which it is. A part that never said — not DICOM, cut off,
+not ``application/dicom`` — has no UID to reference: the item then carries its
+FailureReason alone, the attributes left out as :mod:`ria.dicomweb.dicomjson` leaves out
+every value Ria does not know (an empty ``{"vr": "UI"}`` would claim a known, empty UID).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ria.catalog.records import Outcome
+from ria.dicomweb.dicomjson import computed_attribute
 from ria.ingestion.receive import Received
 
 __all__ = [
@@ -59,16 +66,18 @@ class StoreResponse:
     body: dict[str, Any]
 
 
-def _uid(value: str | None) -> dict[str, Any]:
-    return {"vr": "UI", "Value": [value]} if value else {"vr": "UI"}
+def _reference(sop_class: str | None, sop_instance: str | None) -> dict[str, Any]:
+    """The SOP Instance Reference Macro (PS3.3 Table 10-11) for what is known of an instance."""
+    item: dict[str, Any] = {}
+    for tag, value in ((_SOP_CLASS, sop_class), (_SOP_INSTANCE, sop_instance)):
+        attribute = computed_attribute("UI", value)
+        if attribute is not None:
+            item[tag] = attribute
+    return item
 
 
 def _failure(sop_class: str | None, sop_instance: str | None, reason: int) -> dict[str, Any]:
-    return {
-        _SOP_CLASS: _uid(sop_class),
-        _SOP_INSTANCE: _uid(sop_instance),
-        _FAILURE_REASON: {"vr": "US", "Value": [reason]},
-    }
+    return {**_reference(sop_class, sop_instance), _FAILURE_REASON: {"vr": "US", "Value": [reason]}}
 
 
 def _reason_code(answer: Received) -> int:
@@ -103,10 +112,7 @@ def store_response(
     studies: set[str] = set()
     for answer in answers:
         if answer.stored or answer.outcome is Outcome.QUARANTINED:
-            item: dict[str, Any] = {
-                _SOP_CLASS: _uid(answer.sop_class_uid),
-                _SOP_INSTANCE: _uid(answer.sop_instance_uid),
-            }
+            item = _reference(answer.sop_class_uid, answer.sop_instance_uid)
             if answer.stored and answer.study_instance_uid and answer.series_instance_uid:
                 studies.add(answer.study_instance_uid)
                 item[_RETRIEVE_URL] = {

@@ -38,9 +38,12 @@ def _screen(spool: Spool, receipts: list[PartReceipt], study_uid: str | None) ->
         elif media.type != "application/dicom":
             reason = f"part Content-Type {media.type} is not application/dicom"
         elif study_uid is not None:
-            offered = offered_uids(spool.path(receipt.index))[2]
+            sop_class, sop_instance, offered, _series = offered_uids(spool.path(receipt.index))
             if offered is not None and offered != study_uid:
-                failures.append(PartFailure(receipt.index, FAILURE_STUDY_MISMATCH, "another study"))
+                mismatch = PartFailure(
+                    receipt.index, FAILURE_STUDY_MISMATCH, "another study", sop_class, sop_instance
+                )
+                failures.append(mismatch)
                 spool.discard(receipt.index)
                 continue
         if reason is not None:
