@@ -8,6 +8,7 @@ import re
 
 import bibtexparser
 import pytest
+from bibtexparser.entrypoint import parse_string
 
 from ria.access import ANONYMOUS, OPERATOR
 from ria.access.citation import CITATION_FORMATS, SelectionCitation, cite
@@ -37,7 +38,7 @@ def filled(archive: Archive, corpus: Corpus) -> Archive:
 
 def check_bibtex(text: str, n: int, papers: int) -> list[bibtexparser.model.Entry]:
     """Parsed by a real BibTeX parser: ``n`` datasets and ``papers`` articles, each with an author."""
-    library = bibtexparser.parse_string(text)
+    library = parse_string(text)
     assert library.failed_blocks == [] and len(library.entries) == n + papers
     assert len({entry.key for entry in library.entries}) == n + papers
     assert [e.entry_type for e in library.entries] == ["misc"] * n + ["article"] * papers
@@ -153,7 +154,7 @@ def test_local_collections_cite_tcia_paper(filled: Archive) -> None:
     """Local TCIA collections: each dataset entry, then Clark et al. 2013 as a journal article."""
     citation = cite(filled, OPERATOR, collections=COLLECTIONS)
     assert [paper.doi for paper in citation.archives] == [TCIA_DOI]
-    entries = bibtexparser.parse_string(citation.render("bibtex")).entries
+    entries = parse_string(citation.render("bibtex")).entries
     clark = entries[-1].fields_dict
     assert clark["doi"].value == TCIA_DOI and clark["year"].value == "2013"
     assert clark["author"].value.startswith("Clark, K. and Vendt, B.")
@@ -165,7 +166,8 @@ def _idc_paper_authors() -> list[str]:
     """The author list of IDC's paper as idc-index-data's package description prints it."""
     from importlib.metadata import metadata
 
-    text = metadata("idc-index-data")["Description"] or metadata("idc-index-data").get_payload()
+    described = metadata("idc-index-data")
+    text = described["Description"] or described.get_payload()  # type: ignore[attr-defined]
     quoted = " ".join(line[1:].strip() for line in str(text).splitlines() if line.startswith(">"))
     assert IDC_DOI in quoted
     names = quoted.split("_National Cancer Institute")[0].strip()

@@ -186,9 +186,10 @@ def test_a_sub_operation_fails_naming_why_when_no_accepted_syntax_can_carry_it(
 ) -> None:
     """A C-GET peer (pynetdicom's SCU) that takes MR images only as JPEG baseline, which Ria never
     encodes (lossy): the JPEG 2000 instance fails, its UID is listed, and the log says why."""
-    from pydicom.uid import JPEGBaseline8Bit
+    from pydicom.uid import JPEGBaseline8Bit, MRImageStorage
     from pynetdicom import AE, build_role, evt
-    from pynetdicom.sop_class import MRImageStorage, StudyRootQueryRetrieveInformationModelGet
+
+    study_root_get = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Query/Retrieve Information Model - GET
 
     sample = node.samples["MR_small_jp2klossless.dcm"]
     stored: list[str] = []
@@ -198,7 +199,7 @@ def test_a_sub_operation_fails_naming_why_when_no_accepted_syntax_can_carry_it(
         return 0x0000
 
     ae = AE(ae_title="PEER")
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context(study_root_get)
     ae.add_requested_context(MRImageStorage, [JPEGBaseline8Bit])
     assoc = ae.associate(
         "127.0.0.1",
@@ -212,13 +213,13 @@ def test_a_sub_operation_fails_naming_why_when_no_accepted_syntax_can_carry_it(
     query.QueryRetrieveLevel = "SERIES"
     query.SeriesInstanceUID = sample.series_uid
     try:
-        responses = list(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet))
+        responses = list(assoc.send_c_get(query, study_root_get))
     finally:
         assoc.release()
     status, identifier = responses[-1]
     assert status.Status == 0xA702  # every sub-operation failed
     assert status.NumberOfFailedSuboperations == 1 and stored == []
-    assert identifier.FailedSOPInstanceUIDList == sample.sop_uid
+    assert identifier is not None and identifier.FailedSOPInstanceUIDList == sample.sop_uid
     reasons = [record.getMessage() for record in caplog.records if record.name == "ria.dimse.retrieve"]
     assert len(reasons) == 1
     assert "JPEG 2000" in reasons[0] and "JPEG Baseline" in reasons[0], reasons
