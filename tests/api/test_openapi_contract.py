@@ -138,8 +138,8 @@ class Held:
         ]
 
 
-KNOBS = ("format", "contentType", "frameNumber", "windowCenter", "windowWidth", "rows", "columns")
-KNOBS += ("window", "viewport", "quality", "Modality", "BodyPartExamined")
+KNOBS = frozenset(("format", "contentType", "frameNumber", "windowCenter", "windowWidth", "rows", "columns"))
+KNOBS |= {"window", "viewport", "quality", "Modality", "BodyPartExamined"}
 """Query parameters a plain request for a held thing leaves out (their defaults are valid)."""
 
 
