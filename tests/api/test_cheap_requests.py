@@ -50,6 +50,7 @@ NASTY = [
     "9" * 5000,
     str(-(2**63)),
     "-1",
+    "1\x00",
 ]
 
 
@@ -202,7 +203,9 @@ def _check(param: IntParam, value: str, response: httpx.Response) -> None:
     else:
         assert response.status_code == 400, where
         body = response.json()
-        assert body["error"] == "invalid_parameter" and body["details"]["parameter"] == param.name, where
+        # A NUL is refused before routing (ria.api.guards), where a path's parameters have no names yet.
+        named = "path" if param.in_path and "\x00" in value else param.name
+        assert body["error"] == "invalid_parameter" and body["details"]["parameter"] == named, where
 
 
 def _names_another_path(value: str) -> bool:
